@@ -1,0 +1,44 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from kb.services import RunbookImportFailed, runbooks_import
+from kb.sources import collect_sources
+
+
+class Command(BaseCommand):
+    help = (
+        "Import runbooks from files or folders (.md, .markdown, .txt, recursively). "
+        "The batch is atomic: one bad file imports nothing unless --skip-invalid is given."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", type=Path)
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="import the good files and report the bad ones instead of refusing the batch",
+        )
+        parser.add_argument("--note", default="", help="revision note for changed runbooks")
+
+    def handle(self, *args, paths, skip_invalid, note, **options):
+        sources, errors = collect_sources(paths)
+        if not sources and not errors:
+            raise CommandError("no runbook files (.md, .markdown, .txt) found")
+        try:
+            report = runbooks_import(
+                sources=sources, errors=errors, skip_invalid=skip_invalid, note=note
+            )
+        except RunbookImportFailed as exc:
+            for error in exc.errors:
+                self.stderr.write(f"error: {error}")
+            raise CommandError(
+                f"{len(exc.errors)} file(s) could not be imported; nothing was written "
+                "(use --skip-invalid to import the rest)"
+            ) from None
+        for error in report.skipped:
+            self.stderr.write(f"skipped: {error}")
+        self.stdout.write(
+            f"{len(report.created)} created, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped"
+        )

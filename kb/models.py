@@ -1,0 +1,304 @@
+"""The runbook domain (DESIGN.md §3): a runbook and its ordered, linked parts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class RunbookQuerySet(models.QuerySet):
+    def in_category(self, category: str) -> RunbookQuerySet:
+        return self.filter(category=category)
+
+    def with_parts(self) -> RunbookQuerySet:
+        """Everything a full runbook page or export reads, in a fixed number of queries."""
+        return self.prefetch_related(
+            "causes",
+            "items",
+            "extra_sections",
+            models.Prefetch(
+                "checks", queryset=Check.objects.prefetch_related("cause_links__cause")
+            ),
+            models.Prefetch(
+                "patterns", queryset=Pattern.objects.prefetch_related("cause_links__cause")
+            ),
+            models.Prefetch(
+                "fix_patterns", queryset=FixPattern.objects.prefetch_related("cause_links__cause")
+            ),
+            models.Prefetch("drill_paths", queryset=DrillPath.objects.select_related("target")),
+            models.Prefetch("pivots", queryset=Pivot.objects.select_related("target")),
+            models.Prefetch("connections", queryset=Connection.objects.select_related("target")),
+        )
+
+    def linking_to(self, slug: str) -> RunbookQuerySet:
+        """Runbooks with a drill path, pivot or connection to ``slug`` (its backlinks)."""
+        return self.filter(
+            Q(drill_paths__target_slug=slug)
+            | Q(pivots__target_slug=slug)
+            | Q(connections__target_slug=slug)
+        ).distinct()
+
+
+class Runbook(models.Model):
+    slug = models.CharField(max_length=200, unique=True)
+    title = models.CharField(max_length=300)
+    summary = models.TextField(blank=True)
+    symptom = models.TextField(blank=True)
+    category = models.CharField(max_length=100, blank=True, db_index=True)
+    tags = models.JSONField(default=list, blank=True)
+    front_matter = models.JSONField(default=dict, blank=True)
+    not_the_issue_condition = models.TextField("when this is not the issue — condition", blank=True)
+    source_path = models.CharField(max_length=500, blank=True)
+    source_hash = models.CharField(max_length=64, blank=True)
+    revision = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RunbookQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["category", "slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def backlinks(self) -> RunbookQuerySet:
+        return Runbook.objects.linking_to(self.slug).exclude(pk=self.pk)
+
+    def active_causes(self) -> models.QuerySet[Cause]:
+        return self.causes.filter(retired=False)
+
+    def active_checks(self) -> models.QuerySet[Check]:
+        return self.checks.filter(retired=False)
+
+    def active_patterns(self) -> models.QuerySet[Pattern]:
+        return self.patterns.filter(retired=False)
+
+    def active_fix_patterns(self) -> models.QuerySet[FixPattern]:
+        return self.fix_patterns.filter(retired=False)
+
+    def items_of(self, kind: str) -> list[str]:
+        return [item.text for item in self.items.all() if item.kind == kind]
+
+
+class RunbookRevision(models.Model):
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    markdown = models.TextField()
+    source_hash = models.CharField(max_length=64)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["runbook", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["runbook", "number"], name="unique_revision_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.runbook.slug} r{self.number}"
+
+
+class Cause(models.Model):
+    """A likely cause. ``rank`` is the author's; learned ranking lives in triage."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="causes")
+    key = models.SlugField(max_length=80)
+    rank = models.PositiveIntegerField()
+    title = models.CharField(max_length=500)
+    detail = models.TextField(blank=True)
+    # Removed from the text but kept so recorded sessions can still cite it.
+    retired = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["retired", "rank"]
+        constraints = [models.UniqueConstraint(fields=["runbook", "key"], name="unique_cause_key")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LinkStatus(models.TextChoices):
+    PROPOSED = "proposed", "proposed by the importer"
+    CONFIRMED = "confirmed", "confirmed by an editor"
+
+
+class Pattern(models.Model):
+    """A Quick Diagnosis row: what you observe, what it suggests."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="patterns")
+    key = models.SlugField(max_length=80)
+    position = models.PositiveIntegerField()
+    observation = models.CharField(max_length=500)
+    diagnosis = models.TextField(blank=True)
+    retired = models.BooleanField(default=False)
+    causes = models.ManyToManyField(Cause, through="PatternCause", related_name="patterns")
+
+    class Meta:
+        ordering = ["retired", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["runbook", "key"], name="unique_pattern_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.observation
+
+
+class Check(models.Model):
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="checks")
+    key = models.SlugField(max_length=80)
+    position = models.PositiveIntegerField()
+    title = models.CharField(max_length=500)
+    detail = models.TextField(blank=True)
+    minutes = models.PositiveIntegerField(help_text="expected minutes to run this check")
+    minutes_authored = models.BooleanField(
+        default=False, help_text="set explicitly in the text rather than derived from position"
+    )
+    retired = models.BooleanField(default=False)
+    causes = models.ManyToManyField(Cause, through="CheckCause", related_name="checks")
+
+    class Meta:
+        ordering = ["retired", "position"]
+        constraints = [models.UniqueConstraint(fields=["runbook", "key"], name="unique_check_key")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class FixPattern(models.Model):
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="fix_patterns")
+    key = models.SlugField(max_length=80)
+    position = models.PositiveIntegerField()
+    text = models.TextField()
+    retired = models.BooleanField(default=False)
+    causes = models.ManyToManyField(Cause, through="FixCause", related_name="fix_patterns")
+
+    class Meta:
+        ordering = ["retired", "position"]
+        constraints = [models.UniqueConstraint(fields=["runbook", "key"], name="unique_fix_key")]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class CauseLink(models.Model):
+    cause = models.ForeignKey(Cause, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(
+        max_length=10, choices=LinkStatus.choices, default=LinkStatus.PROPOSED
+    )
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"→ {self.cause_id} ({self.status})"
+
+
+class PatternCause(CauseLink):
+    pattern = models.ForeignKey(Pattern, on_delete=models.CASCADE, related_name="cause_links")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pattern", "cause"], name="unique_pattern_cause")
+        ]
+
+
+class CheckCause(CauseLink):
+    # Not named "check": that would shadow Model.check().
+    check_item = models.ForeignKey(Check, on_delete=models.CASCADE, related_name="cause_links")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["check_item", "cause"], name="unique_check_cause")
+        ]
+
+
+class FixCause(CauseLink):
+    fix = models.ForeignKey(FixPattern, on_delete=models.CASCADE, related_name="cause_links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["fix", "cause"], name="unique_fix_cause")]
+
+
+class RunbookLink(models.Model):
+    """A link to another runbook by slug; ``target`` is set while that runbook exists."""
+
+    position = models.PositiveIntegerField()
+    target_slug = models.CharField(max_length=200, db_index=True)
+    target = models.ForeignKey(
+        Runbook, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["position"]
+
+    @property
+    def exists(self) -> bool:
+        return self.target_id is not None
+
+
+class DrillPath(RunbookLink):
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="drill_paths")
+    suspect = models.CharField(max_length=500)
+
+    def __str__(self) -> str:
+        return f"{self.suspect} → {self.target_slug}"
+
+
+class Pivot(RunbookLink):
+    """A "Pivot to <slug>" under When This Is Not the Issue. The condition is on Runbook."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="pivots")
+    note = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"pivot → {self.target_slug}"
+
+
+class Connection(RunbookLink):
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="connections")
+
+    def __str__(self) -> str:
+        return f"→ {self.target_slug}"
+
+
+class ItemKind(models.TextChoices):
+    SIGNAL_EXAMPLE = "signal_example", "signal example"
+    NOT_THE_ISSUE = "not_the_issue", "when this is not the issue"
+    OPEN_QUESTION = "open_question", "open question"
+    RELATED_READING = "related_reading", "related reading"
+
+
+class RunbookItem(models.Model):
+    """The simple item lists: signal examples, not-the-issue items, questions, reading."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=20, choices=ItemKind.choices)
+    position = models.PositiveIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["kind", "position"]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class ExtraSection(models.Model):
+    """A section the importer does not know, kept verbatim."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="extra_sections")
+    position = models.PositiveIntegerField()
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.title

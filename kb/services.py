@@ -1,0 +1,306 @@
+"""Writes that touch many rows: importing runbooks."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from kb.markdown_io import (
+    ParsedRunbook,
+    RunbookParseError,
+    decode_runbook_bytes,
+    default_check_minutes,
+    parse_runbook,
+    slug_from_path,
+)
+from kb.models import (
+    Cause,
+    Check,
+    CheckCause,
+    Connection,
+    DrillPath,
+    ExtraSection,
+    FixCause,
+    FixPattern,
+    ItemKind,
+    LinkStatus,
+    Pattern,
+    PatternCause,
+    Pivot,
+    Runbook,
+    RunbookItem,
+    RunbookRevision,
+)
+from kb.sources import FileError, SourceFile
+
+
+class RunbookImportFailed(Exception):
+    """A batch that was refused as a whole; nothing was written."""
+
+    def __init__(self, errors: list[FileError]):
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[FileError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    source: SourceFile
+    text: str
+    slug: str
+    parsed: ParsedRunbook
+
+
+def normalise_text(text: str) -> str:
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
+
+
+def _prepare(source: SourceFile) -> _Prepared:
+    text = normalise_text(decode_runbook_bytes(source.data))
+    parsed = parse_runbook(text, slug=source.slug)
+    return _Prepared(source, text, parsed.slug or source.slug, parsed)
+
+
+def runbooks_import(
+    *,
+    sources: list[SourceFile],
+    author: AbstractBaseUser | None = None,
+    skip_invalid: bool = False,
+    errors: list[FileError] | None = None,
+    note: str = "",
+) -> ImportReport:
+    """Import a batch atomically: every file is parsed before anything is written.
+
+    With ``skip_invalid`` the good files are imported and the bad ones reported; otherwise
+    any bad file refuses the whole batch with RunbookImportFailed.
+    """
+    errors = list(errors or [])
+    prepared: list[_Prepared] = []
+    slugs: dict[str, str] = {}
+    for source in sources:
+        try:
+            item = _prepare(source)
+        except RunbookParseError as exc:
+            errors.append(FileError(source.path, exc.line, exc.message))
+            continue
+        if item.slug in slugs:
+            errors.append(
+                FileError(source.path, 1, f"slug {item.slug!r} is also used by {slugs[item.slug]}")
+            )
+            continue
+        slugs[item.slug] = source.path
+        prepared.append(item)
+    if errors and not skip_invalid:
+        raise RunbookImportFailed(errors)
+
+    report = ImportReport(skipped=errors)
+    with transaction.atomic():
+        for item in prepared:
+            _runbook, status = runbook_save_parsed(
+                parsed=item.parsed,
+                text=item.text,
+                slug=item.slug,
+                path=item.source.path,
+                author=author,
+                note=note or f"Imported from {item.source.path}",
+            )
+            getattr(report, status).append(item.slug)
+    return report
+
+
+def runbook_import(
+    *, text: str, path: str, author: AbstractBaseUser | None = None, slug: str | None = None
+) -> Runbook:
+    """Import one runbook from text; raises RunbookImportFailed on bad input."""
+    source = SourceFile(path, slug or slug_from_path(path), text.encode("utf-8"))
+    report = runbooks_import(sources=[source], author=author)
+    return Runbook.objects.get(slug=(report.created + report.updated + report.unchanged)[0])
+
+
+@transaction.atomic
+def runbook_save_parsed(
+    *,
+    parsed: ParsedRunbook,
+    text: str,
+    slug: str,
+    path: str = "",
+    author: AbstractBaseUser | None = None,
+    note: str = "",
+) -> tuple[Runbook, str]:
+    """Save a parsed runbook as a new revision. Returns (runbook, created|updated|unchanged).
+
+    Causes, checks, patterns and fixes keep their identity by key across revisions; parts
+    removed from the text are retired, not deleted, so recorded sessions keep their meaning.
+    """
+    digest = text_hash(text)
+    runbook = Runbook.objects.select_for_update().filter(slug=slug).first()
+    if runbook is not None and runbook.source_hash == digest:
+        return runbook, "unchanged"
+    status = "created" if runbook is None else "updated"
+    runbook = runbook or Runbook(slug=slug)
+    runbook.title = parsed.title
+    runbook.summary = parsed.summary
+    runbook.symptom = parsed.symptom
+    runbook.category = parsed.category or default_category(slug)
+    runbook.tags = parsed.tags
+    runbook.front_matter = parsed.front_matter
+    runbook.not_the_issue_condition = parsed.not_the_issue_condition
+    runbook.source_path = path[:500]
+    runbook.source_hash = digest
+    runbook.revision += 1
+    runbook.save()
+
+    causes = _save_causes(runbook, parsed)
+    _save_checks(runbook, parsed, causes)
+    _save_patterns(runbook, parsed, causes)
+    _save_fixes(runbook, parsed, causes)
+    _save_simple_parts(runbook, parsed)
+    resolve_links(runbook)
+    RunbookRevision.objects.create(
+        runbook=runbook,
+        number=runbook.revision,
+        markdown=text,
+        source_hash=digest,
+        author=author,
+        note=note[:500],
+    )
+    return runbook, status
+
+
+def default_category(slug: str) -> str:
+    return slug.split("/", 1)[0] if "/" in slug else "general"
+
+
+def _save_causes(runbook: Runbook, parsed: ParsedRunbook) -> dict[str, Cause]:
+    existing = {c.key: c for c in runbook.causes.all()}
+    for rank, item in enumerate(parsed.causes, start=1):
+        cause = existing.get(item.key) or Cause(runbook=runbook, key=item.key)
+        cause.rank, cause.title, cause.detail, cause.retired = rank, item.title, item.detail, False
+        cause.save()
+        existing[item.key] = cause
+    keep = {item.key for item in parsed.causes}
+    runbook.causes.exclude(key__in=keep).update(retired=True)
+    return {key: cause for key, cause in existing.items() if key in keep}
+
+
+def _save_checks(runbook: Runbook, parsed: ParsedRunbook, causes: dict[str, Cause]) -> None:
+    existing = {c.key: c for c in runbook.checks.all()}
+    for position, item in enumerate(parsed.checks, start=1):
+        check = existing.get(item.key) or Check(runbook=runbook, key=item.key)
+        check.position, check.title, check.detail, check.retired = (
+            position,
+            item.title,
+            item.detail,
+            False,
+        )
+        check.minutes_authored = item.minutes is not None
+        check.minutes = item.minutes or default_check_minutes(position)
+        check.save()
+        _save_links(CheckCause, "check_item", check, item.causes, item.confirmed, causes)
+    runbook.checks.exclude(key__in={i.key for i in parsed.checks}).update(retired=True)
+
+
+def _save_patterns(runbook: Runbook, parsed: ParsedRunbook, causes: dict[str, Cause]) -> None:
+    existing = {p.key: p for p in runbook.patterns.all()}
+    for position, item in enumerate(parsed.patterns, start=1):
+        pattern = existing.get(item.key) or Pattern(runbook=runbook, key=item.key)
+        pattern.position, pattern.observation, pattern.diagnosis, pattern.retired = (
+            position,
+            item.observation,
+            item.diagnosis,
+            False,
+        )
+        pattern.save()
+        _save_links(PatternCause, "pattern", pattern, item.causes, item.confirmed, causes)
+    runbook.patterns.exclude(key__in={i.key for i in parsed.patterns}).update(retired=True)
+
+
+def _save_fixes(runbook: Runbook, parsed: ParsedRunbook, causes: dict[str, Cause]) -> None:
+    existing = {f.key: f for f in runbook.fix_patterns.all()}
+    for position, item in enumerate(parsed.fix_patterns, start=1):
+        fix = existing.get(item.key) or FixPattern(runbook=runbook, key=item.key)
+        fix.position, fix.text, fix.retired = position, item.text, False
+        fix.save()
+        _save_links(FixCause, "fix", fix, item.causes, item.confirmed, causes)
+    runbook.fix_patterns.exclude(key__in={i.key for i in parsed.fix_patterns}).update(retired=True)
+
+
+def _save_links(model, owner_field, owner, keys, confirmed, causes) -> None:
+    """Explicit links replace everything; otherwise an editor's confirmed links survive
+    and only the importer's proposals are recomputed."""
+    links = model.objects.filter(**{owner_field: owner})
+    if confirmed:
+        links.delete()
+        kept = set()
+    else:
+        links.filter(status=LinkStatus.PROPOSED).delete()
+        kept = set(links.values_list("cause__key", flat=True))
+    status = LinkStatus.CONFIRMED if confirmed else LinkStatus.PROPOSED
+    model.objects.bulk_create(
+        model(**{owner_field: owner}, cause=causes[key], status=status)
+        for key in keys
+        if key in causes and key not in kept
+    )
+
+
+def _save_simple_parts(runbook: Runbook, parsed: ParsedRunbook) -> None:
+    for model in (DrillPath, Pivot, Connection, RunbookItem, ExtraSection):
+        model.objects.filter(runbook=runbook).delete()
+    DrillPath.objects.bulk_create(
+        DrillPath(runbook=runbook, position=i, suspect=link.text[:500], target_slug=link.target)
+        for i, link in enumerate(parsed.drill_paths, start=1)
+    )
+    Pivot.objects.bulk_create(
+        Pivot(runbook=runbook, position=i, note=link.text, target_slug=link.target)
+        for i, link in enumerate(parsed.pivots, start=1)
+    )
+    Connection.objects.bulk_create(
+        Connection(runbook=runbook, position=i, target_slug=link.target)
+        for i, link in enumerate(parsed.connections, start=1)
+    )
+    lists = (
+        (ItemKind.SIGNAL_EXAMPLE, parsed.signal_examples),
+        (ItemKind.NOT_THE_ISSUE, parsed.not_the_issue_items),
+        (ItemKind.OPEN_QUESTION, parsed.open_questions),
+        (ItemKind.RELATED_READING, parsed.related_reading),
+    )
+    RunbookItem.objects.bulk_create(
+        RunbookItem(runbook=runbook, kind=kind, position=i, text=text)
+        for kind, texts in lists
+        for i, text in enumerate(texts, start=1)
+    )
+    ExtraSection.objects.bulk_create(
+        ExtraSection(runbook=runbook, position=i, title=s.title[:300], body=s.body)
+        for i, s in enumerate(parsed.extra_sections, start=1)
+    )
+
+
+def resolve_links(runbook: Runbook) -> None:
+    """Point this runbook's links at runbooks that exist, and others' links at this one."""
+    for model in (DrillPath, Pivot, Connection):
+        outgoing = list(model.objects.filter(runbook=runbook))
+        targets = dict(
+            Runbook.objects.filter(slug__in={link.target_slug for link in outgoing}).values_list(
+                "slug", "id"
+            )
+        )
+        for link in outgoing:
+            link.target_id = targets.get(link.target_slug)
+        model.objects.bulk_update(outgoing, ["target"])
+        model.objects.filter(target_slug=runbook.slug).exclude(target=runbook).update(
+            target=runbook
+        )

@@ -1,0 +1,1 @@
+# Triage sessions, steps and outcomes arrive with the guided-triage issue.
