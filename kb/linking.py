@@ -28,7 +28,7 @@ SYNONYMS = {
 def stem(word: str) -> str:
     word = SYNONYMS.get(word, word)
     for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+        if len(word) - len(suffix) >= 3 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
 

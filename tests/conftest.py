@@ -1,0 +1,38 @@
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SHARED_DIR = PROJECT_DIR.parent / "shared"
+SEED_PATH = SHARED_DIR / "seeds" / "000_131d5d6a3ce7968b.txt"
+SEED_SLUG = "000_131d5d6a3ce7968b"
+PUBLIC_RUNBOOKS = SHARED_DIR / "fixtures" / "public-runbooks"
+SAMPLES_DIR = PROJECT_DIR / "samples" / "runbooks"
+DATA_DIR = Path(__file__).resolve().parent / "kb" / "data"
+
+
+@pytest.fixture
+def seed_text() -> str:
+    return SEED_PATH.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str, *groups: str, **fields) -> User:
+        user = User.objects.create_user(username=username, password="pw-for-tests-9", **fields)
+        user.groups.set(Group.objects.filter(name__in=groups))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def engineer(make_user) -> User:
+    return make_user("erin", "engineer")
+
+
+@pytest.fixture
+def engineer_client(client, engineer):
+    client.force_login(engineer)
+    return client

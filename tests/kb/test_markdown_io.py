@@ -1,0 +1,289 @@
+"""The reader and writer, without a database."""
+
+import pytest
+
+from kb.markdown_io import (
+    ParsedRunbook,
+    RunbookParseError,
+    decode_runbook_bytes,
+    parse_runbook,
+    render_runbook,
+    slug_from_path,
+)
+from tests.conftest import DATA_DIR, SAMPLES_DIR, SEED_SLUG
+
+STRUCTURE = [
+    "title", "summary", "symptom", "patterns", "causes", "checks", "signal_examples",
+    "drill_paths", "fix_patterns", "not_the_issue_condition", "not_the_issue_items", "pivots",
+    "connections", "open_questions", "related_reading", "extra_sections",
+]  # fmt: skip
+
+
+def structure(rb: ParsedRunbook) -> dict:
+    return {name: getattr(rb, name) for name in STRUCTURE}
+
+
+def assert_founding_shape(rb: ParsedRunbook) -> None:
+    assert rb.title == "Debug: High Error Rate After Deploy"
+    assert rb.summary.startswith("Runbook for diagnosing a spike in errors")
+    assert rb.symptom.startswith("Error rate or 5xx responses spike")
+    assert [p.observation for p in rb.patterns] == [
+        "Errors on all endpoints immediately",
+        "Errors on specific endpoints only",
+        "Errors spike then recover partially",
+        "Errors only under load",
+        "Errors start minutes after deploy",
+    ]
+    assert rb.patterns[0].diagnosis == (
+        "App failing to start — bad config, missing env var, schema mismatch"
+    )
+    assert [c.title for c in rb.causes] == [
+        "Missing or changed environment variable",
+        "DB schema migration applied but old code still running during rollout",
+        "Code bug on a specific path introduced in this diff",
+        "Dependency version change with a breaking API",
+        "Config change not applied to all instances",
+    ]
+    assert rb.causes[0].detail == "app starts but crashes on first use"
+    assert [c.title for c in rb.checks] == [
+        "Check error logs immediately",
+        "Confirm which endpoints are failing",
+        "Check whether all instances are on the new version",
+        "Check for any DB migration that ran alongside this deploy",
+        "Diff the deploy",
+    ]
+    assert len(rb.signal_examples) == 1
+    assert "KeyError: 'PAYMENT_SERVICE_URL'" in rb.signal_examples[0]
+    assert [(d.text, d.target) for d in rb.drill_paths] == [
+        ("App crashing on startup", "cloud/kubernetes"),
+        ("DB migration breaking queries", "cs-fundamentals/database-design"),
+        ("Rolling deploy split-brain behaviour", "cloud/blue-green-deployment"),
+        ("Config and secrets not propagated", "cloud/secrets-management"),
+        ("Tracing which code path is failing", "observability/tracing"),
+    ]
+    assert len(rb.fix_patterns) == 5
+    assert rb.fix_patterns[1].text == (
+        "Check env vars and secrets first — fastest to verify, most common cause"
+    )
+    assert rb.not_the_issue_condition == (
+        "If errors appeared before the deploy or the deploy timestamp does not correlate:"
+    )
+    assert len(rb.not_the_issue_items) == 3
+    assert [p.target for p in rb.pivots] == ["cs-fundamentals/debugging-systems"]
+    assert [c.target for c in rb.connections] == [
+        "cs-fundamentals/debugging-systems",
+        "cloud/blue-green-deployment",
+        "cs-fundamentals/database-design",
+        "observability/tracing",
+        "cloud/secrets-management",
+        "cloud/kubernetes",
+    ]
+    assert len(rb.open_questions) == 2
+    assert rb.related_reading == []
+    assert rb.extra_sections == []
+
+
+def test_parse_runbook_reads_the_founding_seed(seed_text):
+    assert_founding_shape(parse_runbook(seed_text, slug=SEED_SLUG))
+
+
+def test_parse_runbook_keeps_cause_order_and_gives_stable_keys(seed_text):
+    rb = parse_runbook(seed_text)
+    keys = [c.key for c in rb.causes]
+    assert keys[0] == "missing-or-changed-environment-variable"
+    assert len(set(keys)) == 5
+    assert keys == [c.key for c in parse_runbook(seed_text).causes]
+
+
+def test_parse_runbook_reads_seed_with_bom_and_crlf(seed_text):
+    text = "\ufeff" + seed_text.replace("\n", "\r\n")
+    assert structure(parse_runbook(text)) == structure(parse_runbook(seed_text))
+
+
+def test_parse_runbook_markdown_source_form_equals_plain_form():
+    plain = parse_runbook(
+        (SAMPLES_DIR / "cloud/kubernetes.txt").read_text(), slug="cloud/kubernetes"
+    )
+    source_text = (DATA_DIR / "kubernetes_source_form.md").read_text()
+    source = parse_runbook(source_text)
+    assert source.slug == "cloud/kubernetes"
+    assert source.tags == ["kubernetes", "deploys"]
+    assert source.front_matter == {"updated": "2026-10-01"}
+    assert len(source.patterns) == 6
+    assert len(source.causes) == 6
+    assert len(source.checks) == 5
+    assert len(source.signal_examples) == 1
+    assert len(source.drill_paths) == 4
+    assert len(source.fix_patterns) == 5
+    assert len(source.not_the_issue_items) == 3
+    assert [p.target for p in source.pivots] == ["cs-fundamentals/debugging-systems"]
+    assert len(source.connections) == 6
+    assert len(source.open_questions) == 2
+    assert len(source.related_reading) == 2
+    assert structure(source) == structure(plain)
+
+
+def test_parse_runbook_markdown_source_form_with_bom_and_crlf():
+    text = (DATA_DIR / "kubernetes_source_form.md").read_text()
+    crlf = "\ufeff" + text.replace("\n", "\r\n")
+    assert structure(parse_runbook(crlf)) == structure(parse_runbook(text))
+
+
+def test_parse_runbook_task_and_numbered_lists_are_items():
+    rb = parse_runbook(
+        "# Debug: X\n\n## Likely Causes\n\n1. First — a\n2) Second\n\n"
+        "## First Checks\n\n- [ ] Look at logs\n- [x] Look at metrics (~7 min)\n"
+    )
+    assert [c.title for c in rb.causes] == ["First", "Second"]
+    assert [c.title for c in rb.checks] == ["Look at logs", "Look at metrics"]
+    assert [c.minutes for c in rb.checks] == [None, 7]
+
+
+def test_parse_runbook_heading_inside_code_fence_is_not_a_section():
+    rb = parse_runbook(
+        "# Debug: X\n\n## Diagnosis\n\n- Run the query\n\n  ```sql\n  # Mitigation\n"
+        "  select 1 | 2;\n  ```\n\n## Impact\n\nBad.\n"
+    )
+    assert len(rb.checks) == 1
+    assert "# Mitigation" in rb.checks[0].detail
+    assert rb.fix_patterns == []
+    assert [s.title for s in rb.extra_sections] == ["Impact"]
+
+
+def test_parse_runbook_pipe_inside_code_is_not_a_table_cell():
+    rb = parse_runbook(
+        "# Debug: X\n\n## Quick Diagnosis\n\n| Pattern | Likely cause |\n|---|---|\n"
+        "| `grep a | wc -l` is high | Too many `a|b` lines |\n"
+    )
+    assert [(p.observation, p.diagnosis) for p in rb.patterns] == [
+        ("`grep a | wc -l` is high", "Too many `a|b` lines")
+    ]
+
+
+def test_parse_runbook_unclosed_fence_runs_to_end_of_file():
+    rb = parse_runbook("# Debug: X\n\n## Diagnosis\n\n```shell\n$ ls\n\n## Mitigation\n\nTODO\n")
+    assert rb.fix_patterns == []
+    assert "## Mitigation" in rb.checks[0].detail
+    assert rb.checks[0].detail.rstrip().endswith("```")
+
+
+def test_parse_runbook_keeps_template_and_html_text_verbatim():
+    text = (
+        "# Debug: {{ settings.SECRET_KEY }}\n\nSummary <% evil %> {% load x %}\n\n"
+        "## Likely Causes\n\n- <script>alert(1)</script> — {{ request.user }}\n"
+    )
+    rb = parse_runbook(text)
+    assert rb.title == "Debug: {{ settings.SECRET_KEY }}"
+    assert rb.summary == "Summary <% evil %> {% load x %}"
+    assert rb.causes[0].title == "<script>alert(1)</script>"
+    assert rb.causes[0].detail == "{{ request.user }}"
+
+
+def test_parse_runbook_keeps_unknown_sections():
+    rb = parse_runbook("# Debug: X\n\n## Impact\n\nEverything is slow.\n\n### Detail\n\nMore.\n")
+    assert [(s.title, s.body) for s in rb.extra_sections] == [
+        ("Impact", "Everything is slow.\n\n### Detail\n\nMore.")
+    ]
+
+
+def test_parse_runbook_relative_md_links_become_connections():
+    rb = parse_runbook(
+        "# Alert\n\n## Diagnosis\n\nSee [general diagnosis](helpers/diagnosis.md) and "
+        "[up](../other/Alert.md#x) and [web](https://example.com/a.md).\n",
+        slug="openshift/ceph/cephclustererrorstate",
+    )
+    assert [c.target for c in rb.connections] == [
+        "openshift/ceph/helpers/diagnosis",
+        "openshift/other/alert",
+    ]
+
+
+def test_parse_runbook_proposes_cause_links_by_word_overlap(seed_text):
+    rb = parse_runbook(seed_text)
+    by_observation = {p.observation: p.causes for p in rb.patterns}
+    assert by_observation["Errors on specific endpoints only"] == [
+        "code-bug-on-a-specific-path-introduced-in-this-diff"
+    ]
+    assert (
+        "db-schema-migration-applied-but-old-code-still-running"
+        in (by_observation["Errors start minutes after deploy"])
+    )
+    assert not any(p.confirmed for p in rb.patterns)
+
+
+def test_parse_runbook_front_matter_links_are_confirmed(seed_text):
+    text = (
+        "---\ncause_links:\n  checks:\n"
+        "    diff-the-deploy: [dependency-version-change-with-a-breaking-api]\n"
+        "---\n" + seed_text
+    )
+    rb = parse_runbook(text)
+    check = next(c for c in rb.checks if c.key == "diff-the-deploy")
+    assert check.causes == ["dependency-version-change-with-a-breaking-api"]
+    assert check.confirmed
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("", 1, "empty"),
+        ("   \n\n", 1, "empty"),
+        ("\n\nQuick Diagnosis\n| a | b |\n", 3, "no title"),
+        ("## Meaning\n\nstuff\n", 1, "no title"),
+        ("- a list first\n", 1, "no title"),
+        ("---\ntitle: [unclosed\n---\n# T\n", 2, "front matter is not valid YAML"),
+        ("---\ntitle: x\n", 1, "never closed"),
+        ("---\n- a\n- b\n---\n# T\n", 2, "mapping"),
+        ("---\ntags: [a]\n---\n\n", 4, "no title"),
+    ],
+)
+def test_parse_runbook_rejects_bad_input_with_line(text, line, message):
+    with pytest.raises(RunbookParseError) as err:
+        parse_runbook(text)
+    assert err.value.line == line
+    assert message in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "message"),
+    [
+        (b"", 1, "empty"),
+        (b"# Title\nok\n\xff\xfe bad\n", 3, "undecodable"),
+        (b"# Title\n\x89PNG\x00\x00\x1a", 2, "binary"),
+        (b"# T\n" + b"x" * (3 * 1024 * 1024), 1, "over the 2 MB limit"),
+    ],
+)
+def test_decode_runbook_bytes_rejects_bad_files(data, line, message):
+    with pytest.raises(RunbookParseError) as err:
+        decode_runbook_bytes(data)
+    assert err.value.line == line
+    assert message in err.value.message
+
+
+def test_decode_runbook_bytes_strips_bom():
+    assert decode_runbook_bytes("\ufeff# T\n".encode()) == "# T\n"
+
+
+def test_slug_from_path_slugifies_each_segment():
+    assert slug_from_path("Cloud/Blue Green.md") == "cloud/blue-green"
+    assert slug_from_path("openshift/etcd/etcdMembersDown.md") == "openshift/etcd/etcdmembersdown"
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES_DIR.rglob("*.txt")), ids=lambda p: p.stem)
+def test_render_runbook_round_trips_samples(path):
+    parsed = parse_runbook(path.read_text())
+    assert structure(parse_runbook(render_runbook(parsed))) == structure(parsed)
+
+
+def test_render_runbook_round_trips_multiline_details():
+    text = (
+        "# Alert\n\n## Diagnosis\n\nLogin to the cluster. Check nodes.\n\n"
+        "```shell\n$ kubectl get nodes\n```\n\n"
+        "### General health\n\nRun this:\n\n```shell\n$ etcdctl endpoint health\n```\n\n"
+        "- Template params such as:\n  - pod priority\n  - resources\n\n"
+        "## Mitigation\n\n### Data retention\n\nDelete old data.\n\n- Item\n"
+    )
+    parsed = parse_runbook(text)
+    assert [c.title for c in parsed.checks] == ["Login to the cluster.", "General health"]
+    again = parse_runbook(render_runbook(parsed))
+    assert structure(again) == structure(parsed)
