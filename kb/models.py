@@ -302,3 +302,55 @@ class ExtraSection(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SearchSection(models.TextChoices):
+    # Declared in ranking order: title and symptom hits come first.
+    TITLE = "title", "title"
+    SYMPTOM = "symptom", "symptom"
+    SUMMARY = "summary", "summary"
+    PATTERN = "pattern", "quick diagnosis"
+    CAUSE = "cause", "likely cause"
+    CHECK = "check", "first check"
+    FIX = "fix", "fix pattern"
+    SIGNAL = "signal", "signal example"
+
+
+SEARCH_WEIGHTS = {section: weight for weight, section in enumerate(SearchSection.values)}
+
+
+class SearchEntry(models.Model):
+    """One searchable piece of a runbook, rebuilt whenever the runbook is saved.
+
+    Plain rows searched with icontains work the same on SQLite and PostgreSQL.
+    """
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="search_entries")
+    section = models.CharField(max_length=10, choices=SearchSection.choices)
+    weight = models.PositiveSmallIntegerField()
+    position = models.PositiveIntegerField(default=0)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["weight", "position"]
+        verbose_name_plural = "search entries"
+
+    def __str__(self) -> str:
+        return f"{self.runbook_id} {self.section}"
+
+
+class RunbookVisit(models.Model):
+    """The last time a user opened a runbook, for "recently viewed"."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="+")
+    visited_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-visited_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "runbook"], name="unique_runbook_visit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.runbook_id}"

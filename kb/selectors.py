@@ -1,12 +1,171 @@
-"""Read-side queries for pages."""
+"""Read-side queries for pages. Each runs a fixed number of queries whatever the data size."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
 from itertools import groupby
+from urllib.parse import urlencode
 
-from kb.models import Runbook
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Min, Q
+from django.urls import reverse
+
+from kb.graph import GraphEdge, GraphLayout, GraphNode, layout_graph
+from kb.models import (
+    Connection,
+    DrillPath,
+    Pivot,
+    Runbook,
+    RunbookVisit,
+    SearchEntry,
+)
+from kb.search import highlight, search_terms
+from kb.tree import (
+    TreeCause,
+    TreeCheck,
+    TreeFix,
+    TreeLink,
+    TreePattern,
+    TreeRunbook,
+)
+
+LINK_MODELS = (DrillPath, Pivot, Connection)
 
 
-def runbooks_by_category() -> list[tuple[str, list[Runbook]]]:
-    runbooks = Runbook.objects.only("slug", "title", "summary", "category").order_by(
-        "category", "title"
+@dataclass(frozen=True)
+class CategorySummary:
+    name: str
+    runbooks: list[Runbook]
+    missing: int  # distinct runbooks this category links to that do not exist yet
+
+
+def runbook_index(query: str = "") -> list[CategorySummary]:
+    runbooks = Runbook.objects.only("slug", "title", "summary", "category", "tags")
+    if query:
+        runbooks = runbooks.filter(
+            Q(title__icontains=query)
+            | Q(slug__icontains=query)
+            | Q(category__icontains=query)
+            | Q(tags__icontains=query)
+        )
+    missing: dict[str, set[str]] = {}
+    for model in LINK_MODELS:
+        rows = model.objects.filter(target__isnull=True).values_list(
+            "runbook__category", "target_slug"
+        )
+        for category, slug in rows:
+            missing.setdefault(category, set()).add(slug)
+    ordered = runbooks.order_by("category", "title")
+    return [
+        CategorySummary(name, list(group), len(missing.get(name, ())))
+        for name, group in groupby(ordered, key=lambda r: r.category)
+    ]
+
+
+def recent_runbooks(user, limit: int = 8) -> list[Runbook]:
+    visits = RunbookVisit.objects.filter(user=user).select_related("runbook")[:limit]
+    return [visit.runbook for visit in visits]
+
+
+def runbook_detail(slug: str) -> Runbook | None:
+    return Runbook.objects.with_parts().prefetch_related("revisions").filter(slug=slug).first()
+
+
+def tree_runbook(slug: str) -> TreeRunbook | None:
+    rb = Runbook.objects.with_parts().filter(slug=slug).first()
+    if rb is None:
+        return None
+
+    def keys(item) -> tuple[str, ...]:
+        links = sorted(
+            (link for link in item.cause_links.all() if not link.cause.retired),
+            key=lambda link: link.cause.rank,
+        )
+        return tuple(link.cause.key for link in links)
+
+    def link(target_slug: str, text: str, target: Runbook | None) -> TreeLink:
+        return TreeLink(target_slug, text, target is not None, target.title if target else "")
+
+    return TreeRunbook(
+        slug=rb.slug,
+        title=rb.title,
+        symptom=rb.symptom,
+        condition=rb.not_the_issue_condition,
+        not_the_issue_items=tuple(i.text for i in rb.items.all() if i.kind == "not_the_issue"),
+        pivots=tuple(link(p.target_slug, p.note, p.target) for p in rb.pivots.all()),
+        patterns=tuple(
+            TreePattern(p.key, p.observation, p.diagnosis, keys(p))
+            for p in rb.patterns.all()
+            if not p.retired
+        ),
+        causes=tuple(TreeCause(c.key, c.title, c.detail) for c in rb.causes.all() if not c.retired),
+        checks=tuple(
+            TreeCheck(c.key, c.title, c.detail, c.minutes, keys(c))
+            for c in rb.checks.all()
+            if not c.retired
+        ),
+        fixes=tuple(TreeFix(f.text, keys(f)) for f in rb.fix_patterns.all() if not f.retired),
+        drill_paths=tuple(link(d.target_slug, d.suspect, d.target) for d in rb.drill_paths.all()),
     )
-    return [(category, list(group)) for category, group in groupby(runbooks, lambda r: r.category)]
+
+
+def tree_breadcrumb(trail: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(title, url) for each runbook drilled through, each link keeping the trail above it."""
+    titles = dict(Runbook.objects.filter(slug__in=trail).values_list("slug", "title"))
+    crumbs = []
+    for i, slug in enumerate(trail):
+        url = reverse("runbook_tree", kwargs={"slug": slug})
+        if i:
+            url += "?" + urlencode({"trail": ",".join(trail[:i])})
+        crumbs.append((titles.get(slug, slug), url))
+    return crumbs
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    section: str
+    snippet: str
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    runbook: Runbook
+    hits: list[SearchHit]
+
+
+def search_runbooks(query: str, page_number: int | str = 1, per_page: int = 20):
+    """Runbooks matching every term in one section; title and symptom hits rank first."""
+    terms = search_terms(query)
+    if not terms:
+        return None, []
+    entries = SearchEntry.objects.all()
+    for term in terms:
+        entries = entries.filter(text__icontains=term)
+    ranked = (
+        entries.values("runbook")
+        .annotate(best=Min("weight"), hits=Count("id"))
+        .order_by("best", "-hits", "runbook__title", "runbook")
+    )
+    page: Page = Paginator(ranked, per_page).get_page(page_number)
+    ids = [row["runbook"] for row in page.object_list]
+    runbooks = Runbook.objects.only("slug", "title", "category").in_bulk(ids)
+    by_runbook: dict[int, list[SearchHit]] = {}
+    for entry in entries.filter(runbook__in=ids).order_by("weight", "position"):
+        hits = by_runbook.setdefault(entry.runbook_id, [])
+        if len(hits) < 3:
+            hits.append(SearchHit(entry.get_section_display(), highlight(entry.text, terms)))
+    return page, [SearchResult(runbooks[i], by_runbook.get(i, [])) for i in ids]
+
+
+def link_graph() -> GraphLayout:
+    nodes = [
+        GraphNode(slug, title, category, True)
+        for slug, title, category in Runbook.objects.values_list("slug", "title", "category")
+    ]
+    edges = []
+    for model, kind in ((DrillPath, "drill"), (Pivot, "pivot"), (Connection, "connection")):
+        edges += [
+            GraphEdge(source, target, kind)
+            for source, target in model.objects.values_list("runbook__slug", "target_slug")
+        ]
+    return layout_graph(nodes, edges)

@@ -17,6 +17,7 @@ from kb.markdown_io import (
     slug_from_path,
 )
 from kb.models import (
+    SEARCH_WEIGHTS,
     Cause,
     Check,
     CheckCause,
@@ -33,6 +34,8 @@ from kb.models import (
     Runbook,
     RunbookItem,
     RunbookRevision,
+    SearchEntry,
+    SearchSection,
 )
 from kb.sources import FileError, SourceFile
 
@@ -169,6 +172,7 @@ def runbook_save_parsed(
     _save_patterns(runbook, parsed, causes)
     _save_fixes(runbook, parsed, causes)
     _save_simple_parts(runbook, parsed)
+    _save_search_entries(runbook, parsed)
     resolve_links(runbook)
     RunbookRevision.objects.create(
         runbook=runbook,
@@ -286,6 +290,31 @@ def _save_simple_parts(runbook: Runbook, parsed: ParsedRunbook) -> None:
     ExtraSection.objects.bulk_create(
         ExtraSection(runbook=runbook, position=i, title=s.title[:300], body=s.body)
         for i, s in enumerate(parsed.extra_sections, start=1)
+    )
+
+
+def _save_search_entries(runbook: Runbook, parsed: ParsedRunbook) -> None:
+    SearchEntry.objects.filter(runbook=runbook).delete()
+    pieces: list[tuple[str, str]] = [
+        (SearchSection.TITLE, parsed.title),
+        (SearchSection.SYMPTOM, parsed.symptom),
+        (SearchSection.SUMMARY, parsed.summary),
+    ]
+    pieces += [(SearchSection.PATTERN, f"{p.observation} — {p.diagnosis}") for p in parsed.patterns]
+    pieces += [(SearchSection.CAUSE, f"{c.title} — {c.detail}".rstrip(" —")) for c in parsed.causes]
+    pieces += [(SearchSection.CHECK, f"{c.title} — {c.detail}".rstrip(" —")) for c in parsed.checks]
+    pieces += [(SearchSection.FIX, f.text) for f in parsed.fix_patterns]
+    pieces += [(SearchSection.SIGNAL, text) for text in parsed.signal_examples]
+    SearchEntry.objects.bulk_create(
+        SearchEntry(
+            runbook=runbook,
+            section=section,
+            weight=SEARCH_WEIGHTS[section],
+            position=position,
+            text=text,
+        )
+        for position, (section, text) in enumerate(pieces)
+        if text.strip()
     )
 
 

@@ -36,3 +36,21 @@ def engineer(make_user) -> User:
 def engineer_client(client, engineer):
     client.force_login(engineer)
     return client
+
+
+@pytest.fixture
+def import_samples(db):
+    """The demo runbooks plus the founding seed, imported through the real service."""
+    from kb.services import runbooks_import
+    from kb.sources import collect_sources
+
+    def run():
+        sources, errors = collect_sources([SAMPLES_DIR, SEED_PATH])
+        return runbooks_import(sources=sources, errors=errors)
+
+    return run
+
+
+@pytest.fixture
+def samples(import_samples):
+    return import_samples()

@@ -1,0 +1,6 @@
+from kb.permissions import user_roles
+
+
+def roles(request) -> dict:
+    """Lets templates show only what the user may do; views still check."""
+    return {"roles": user_roles(request.user) if hasattr(request, "user") else set()}

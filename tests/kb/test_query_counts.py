@@ -1,0 +1,87 @@
+"""Page query counts are bounded and independent of how much a runbook or the KB holds."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from kb.services import runbooks_import
+from kb.sources import SourceFile
+
+pytestmark = pytest.mark.django_db
+
+MAX_QUERIES = 30
+
+
+def big_runbook(n: int) -> str:
+    lines = [
+        "Debug: Alpha big runbook",
+        "Summary alpha.",
+        "Symptom: alpha breaks.",
+        "Quick Diagnosis",
+    ]
+    lines += ["| Pattern | Likely cause |", "|---|---|"]
+    lines += [f"| Alpha pattern {i} seen | cause number {i} |" for i in range(n)]
+    lines += ["Likely Causes (ranked by frequency)"]
+    lines += [f"- Cause number {i} — alpha detail {i}" for i in range(n)]
+    lines += ["First Checks (fastest signal first)"]
+    lines += [f"- Check cause number {i} — look at alpha {i}" for i in range(n)]
+    lines += ["Drill Paths", "| Suspect | Go to |", "|---|---|"]
+    lines += [f"| Suspect {i} | other/r{i if i % 2 else f'missing-{i}'} |" for i in range(n)]
+    lines += ["Fix Patterns"] + [f"- Fix alpha {i} — cause number {i}" for i in range(n)]
+    lines += ["When This Is Not the Issue", "If alpha is fine:"]
+    lines += [f"- Not alpha {i}" for i in range(n)] + ["Pivot to other/r1 for more."]
+    lines += ["Connections", " · ".join(f"other/r{i}" for i in range(n))]
+    return "\n".join(lines) + "\n"
+
+
+def build_kb(n: int) -> None:
+    sources = [SourceFile("big/main.txt", "big/main", big_runbook(n).encode())]
+    sources += [
+        SourceFile(
+            f"other/r{i}.txt",
+            f"other/r{i}",
+            f"Debug: Alpha other {i}\nSummary.\nConnections\nbig/main\n".encode(),
+        )
+        for i in range(n)
+    ]
+    runbooks_import(sources=sources)
+
+
+PAGES = [
+    "/",
+    "/runbooks/",
+    "/runbooks/big/main/",
+    "/runbooks/big/main.md",
+    "/runbooks/big/main.json",
+    "/tree/big/main/",
+    "/tree/big/main/?open=p-alpha-pattern-1-seen/c-cause-number-1",
+    "/tree/big/main/?open=none",
+    "/runbooks/graph/",
+    "/search/?q=alpha",
+]
+
+
+def count_queries(client, url: str) -> int:
+    client.get(url)  # warm per-user caches (first visit creates rows)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.fixture
+def counts_for(engineer_client):
+    def run(n: int) -> dict[str, int]:
+        build_kb(n)
+        return {url: count_queries(engineer_client, url) for url in PAGES}
+
+    return run
+
+
+def test_page_queries_do_not_grow_with_size(counts_for, django_db_blocker):
+    small = counts_for(10)
+    from kb.models import Runbook
+
+    Runbook.objects.all().delete()
+    large = counts_for(200)
+    assert small == large
+    assert max(large.values()) <= MAX_QUERIES, large
