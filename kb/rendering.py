@@ -11,11 +11,10 @@ ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "details", "div", "dl", "dt",
     "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s",
     "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "th", "thead", "tr",
-    "ul", "img",
+    "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title"},
     "code": {"class"},
     "th": {"align"},
     "td": {"align"},
@@ -36,6 +35,16 @@ def sanitise_html(html: str) -> str:
 def markdown_to_html(text: str) -> str:
     html = markdown.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists"])
     return sanitise_html(html)
+
+
+LABEL_TAGS = {"b", "code", "del", "em", "i", "kbd", "s", "strong", "sub", "sup"}
+
+
+def markdown_label_html(text: str) -> str:
+    """One line of Markdown for use inside a link or button: inline formatting only, so
+    imported links cannot nest inside (and hijack) the control."""
+    html = markdown.markdown(text or "", extensions=["sane_lists"])
+    return nh3.clean(html, tags=LABEL_TAGS, attributes={}).strip()
 
 
 def markdown_inline_html(text: str) -> str:

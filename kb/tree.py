@@ -80,6 +80,7 @@ class Node:
     exists: bool = True
     on_path: bool = False  # drill/pivot target already on the path: shown, not followed
     minutes: int | None = None
+    general: bool = False  # a check shown because none is linked to this cause
     expanded: bool = False
 
     @property
@@ -149,6 +150,10 @@ def build_tree(
         node = Node(id=f"{parent}/c-{cause.key}", kind="cause", label=cause.title)
         node.detail = cause.detail
         checks = [c for c in runbook.checks if cause.key in c.cause_keys]
+        general = not checks
+        if general:
+            # Same fallback as the guided triage: checks linked to no cause, else all.
+            checks = [c for c in runbook.checks if not c.cause_keys] or list(runbook.checks)
         for check in checks:
             node.children.append(
                 Node(
@@ -157,14 +162,7 @@ def build_tree(
                     label=check.title,
                     detail=check.detail,
                     minutes=check.minutes,
-                )
-            )
-        if not checks:
-            node.children.append(
-                Node(
-                    id=f"{node.id}/note",
-                    kind="note",
-                    label="No check is linked to this cause yet: use the runbook's first checks.",
+                    general=general,
                 )
             )
         for i, fix in enumerate(runbook.fixes, start=1):

@@ -7,7 +7,6 @@ from kb import views
 SLUG = r"(?P<slug>[a-z0-9_][a-z0-9_\-]*(?:/[a-z0-9_][a-z0-9_\-]*)*)"
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("search/", views.search, name="search"),
     path("runbooks/", views.runbook_index, name="runbook_index"),

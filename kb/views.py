@@ -20,15 +20,6 @@ def _partial(request: HttpRequest, template: str, names: set[str]) -> str:
 
 
 @role_required("engineer")
-def home(request: HttpRequest) -> HttpResponse:
-    context = {
-        "categories": selectors.runbook_index(),
-        "recent": selectors.recent_runbooks(request.user),
-    }
-    return render(request, "kb/home.html", context)
-
-
-@role_required("engineer")
 def runbook_index(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     context = {"categories": selectors.runbook_index(query), "q": query}

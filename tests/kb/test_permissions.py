@@ -21,6 +21,7 @@ ENGINEER_PAGES = [
     "/search/?q=deploy",
 ]
 STAFF_PAGES = ["/admin/", "/admin/kb/runbook/"]
+SESSION_PAGES = ["/triage/{pk}/", "/triage/{pk}.json", "/triage/{pk}/timeline/"]
 
 
 @pytest.fixture
@@ -77,3 +78,20 @@ def test_logout_needs_a_post_with_csrf(client, people):
     csrf_client.force_login(people["engineer"])
     assert csrf_client.post("/accounts/logout/").status_code == 403
     assert csrf_client.get("/accounts/logout/").status_code == 405
+
+
+@pytest.mark.parametrize("template", SESSION_PAGES)
+def test_any_engineer_can_view_any_session(client, people, samples, template):
+    from kb.models import Runbook
+    from triage.services import session_start
+
+    session = session_start(runbook=Runbook.objects.get(slug=SEED_SLUG), user=people["lead"])
+    url = template.format(pk=session.pk)
+    expected = {None: 302, "nobody": 403, "engineer": 200, "editor": 200, "staff": 200}
+    for who, status in expected.items():
+        assert status_for(client, people[who] if who else None, url) == status, (who, url)
+
+
+def test_start_triage_needs_the_engineer_role(client, people, samples):
+    client.force_login(people["nobody"])
+    assert client.post(f"/triage/new/{SEED_SLUG}/").status_code == 403

@@ -61,6 +61,14 @@ PAGES = [
 ]
 
 
+def session_url(user) -> str:
+    from kb.models import Runbook
+    from triage.services import session_start
+
+    session = session_start(runbook=Runbook.objects.get(slug="big/main"), user=user)
+    return f"/triage/{session.pk}/"
+
+
 def count_queries(client, url: str) -> int:
     client.get(url)  # warm per-user caches (first visit creates rows)
     with CaptureQueriesContext(connection) as ctx:
@@ -69,18 +77,23 @@ def count_queries(client, url: str) -> int:
 
 
 @pytest.fixture
-def counts_for(engineer_client):
+def counts_for(engineer_client, engineer):
     def run(n: int) -> dict[str, int]:
         build_kb(n)
-        return {url: count_queries(engineer_client, url) for url in PAGES}
+        counts = {url: count_queries(engineer_client, url) for url in PAGES}
+        counts["triage"] = count_queries(engineer_client, session_url(engineer))
+        return counts
 
     return run
 
 
-def test_page_queries_do_not_grow_with_size(counts_for, django_db_blocker):
-    small = counts_for(10)
+def test_page_queries_do_not_grow_with_size(counts_for):
     from kb.models import Runbook
+    from triage.models import TriageSession
 
+    small = counts_for(10)
+
+    TriageSession.objects.all().delete()
     Runbook.objects.all().delete()
     large = counts_for(200)
     assert small == large

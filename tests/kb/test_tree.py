@@ -109,3 +109,18 @@ def test_build_tree_ignores_an_unknown_open_node():
     root = build_tree(make_runbook(), open_id="p-nope/c-x")
     assert not any(child.expanded for child in root.children)
     assert root.find("p-nope/c-x") is None
+
+
+def test_build_tree_cause_without_linked_checks_shows_general_checks():
+    base = make_runbook()
+    runbook = TreeRunbook(
+        **{
+            **base.__dict__,
+            "causes": base.causes + (TreeCause("x", "Unlinked cause", ""),),
+            "checks": base.checks + (TreeCheck("gen", "General check", "", 9, ()),),
+        }
+    )
+    linked = build_tree(runbook).find("none/c-env")
+    assert [(c.label, c.general) for c in linked.children] == [("Read logs", False)]
+    unlinked = build_tree(runbook).find("none/c-x")
+    assert [(c.label, c.general) for c in unlinked.children] == [("General check", True)]

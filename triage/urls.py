@@ -1,0 +1,22 @@
+from django.urls import path, re_path
+
+from kb.urls import SLUG
+from triage import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    re_path(rf"^triage/new/{SLUG}/$", views.session_new, name="triage_new"),
+    path("triage/<int:pk>/", views.session_detail, name="triage_session"),
+    path("triage/<int:pk>.json", views.session_json, name="triage_session_json"),
+    path("triage/<int:pk>/timeline/", views.session_timeline, name="triage_timeline"),
+    path("triage/<int:pk>/step/", views.session_step, name="triage_step"),
+    path("triage/<int:pk>/join/", views.session_join_view, name="triage_join"),
+    path("triage/<int:pk>/abandon/", views.session_abandon, name="triage_abandon"),
+    path(
+        "triage/<int:pk>/resume/",
+        views.session_abandon,
+        {"abandoned": False},
+        name="triage_resume",
+    ),
+    path("triage/<int:pk>/finish/", views.session_finish_view, name="triage_finish"),
+]

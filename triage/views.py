@@ -1,0 +1,152 @@
+import json
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from kb import selectors as kb_selectors
+from kb.models import Runbook
+from kb.permissions import role_required
+from triage import selectors
+from triage.forms import OutcomeForm, StartForm, StepForm, TokenForm, first_error
+from triage.models import TriageSession
+from triage.services import (
+    TriageError,
+    session_finish,
+    session_join,
+    session_set_abandoned,
+    session_start,
+    step_record,
+)
+
+
+@role_required("engineer")
+def home(request: HttpRequest) -> HttpResponse:
+    context = {
+        "categories": kb_selectors.runbook_index(),
+        "recent": kb_selectors.recent_runbooks(request.user),
+        "open_sessions": selectors.open_sessions_for(request.user),
+    }
+    return render(request, "home.html", context)
+
+
+@require_POST
+@role_required("engineer")
+def session_new(request: HttpRequest, slug: str) -> HttpResponse:
+    runbook = get_object_or_404(Runbook, slug=slug)
+    form = StartForm(request.POST)
+    incident_ref = form.cleaned_data["incident_ref"] if form.is_valid() else ""
+    session = session_start(runbook=runbook, user=request.user, incident_ref=incident_ref)
+    return redirect("triage_session", pk=session.pk)
+
+
+def _session_or_404(pk: int) -> TriageSession:
+    session = selectors.session_for_page(pk)
+    if session is None:
+        from django.http import Http404
+
+        raise Http404("No triage session with that number")
+    return session
+
+
+def _render_session(request: HttpRequest, session: TriageSession, error: str = "", status=200):
+    page = selectors.triage_page(session, request.user)
+    target = request.htmx.target if request.htmx else None
+    template = (
+        "triage/session.html#triage-panel" if target == "triage-panel" else "triage/session.html"
+    )
+    return render(request, template, {"page": page, "error": error}, status=status)
+
+
+@role_required("engineer")
+def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_session(request, _session_or_404(pk))
+
+
+def _after_post(request: HttpRequest, session: TriageSession, action) -> HttpResponse:
+    """Run a write; answer htmx with the re-rendered panel, plain forms with a redirect."""
+    try:
+        action()
+    except TriageError as exc:
+        fresh = _session_or_404(session.pk)
+        return _render_session(request, fresh, error=exc.message, status=exc.status)
+    if not request.htmx:
+        return redirect("triage_session", pk=session.pk)
+    return _render_session(request, _session_or_404(session.pk))
+
+
+def _invalid(request: HttpRequest, session: TriageSession, form) -> HttpResponse:
+    return _render_session(request, session, error=first_error(form), status=400)
+
+
+@require_POST
+@role_required("engineer")
+def session_step(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session_or_404(pk)
+    form = StepForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, session, form)
+    token, answer = form.cleaned_data["token"], form.answer()
+    return _after_post(
+        request,
+        session,
+        lambda: step_record(session=session, user=request.user, token=token, answer=answer),
+    )
+
+
+@require_POST
+@role_required("engineer")
+def session_join_view(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session_or_404(pk)
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, session, form)
+    token = form.cleaned_data["token"]
+    return _after_post(
+        request, session, lambda: session_join(session=session, user=request.user, token=token)
+    )
+
+
+@require_POST
+@role_required("engineer")
+def session_abandon(request: HttpRequest, pk: int, abandoned: bool = True) -> HttpResponse:
+    session = _session_or_404(pk)
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, session, form)
+    token = form.cleaned_data["token"]
+    return _after_post(
+        request,
+        session,
+        lambda: session_set_abandoned(
+            session=session, user=request.user, token=token, abandoned=abandoned
+        ),
+    )
+
+
+@require_POST
+@role_required("engineer")
+def session_finish_view(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session_or_404(pk)
+    form = OutcomeForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, session, form)
+    token, outcome = form.cleaned_data["token"], form.outcome()
+    return _after_post(
+        request,
+        session,
+        lambda: session_finish(session=session, user=request.user, token=token, outcome=outcome),
+    )
+
+
+@role_required("engineer")
+def session_json(request: HttpRequest, pk: int) -> HttpResponse:
+    body = json.dumps(selectors.session_to_dict(_session_or_404(pk)), indent=2)
+    return HttpResponse(body, content_type="application/json")
+
+
+@role_required("engineer")
+def session_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session_or_404(pk)
+    context = {"session": session, "rows": selectors.timeline_rows(session)}
+    return render(request, "triage/timeline.html", context)
