@@ -119,3 +119,19 @@ STORAGES = {
 
 # Runbook import limits (DESIGN.md §4).
 FIELDGUIDE_MAX_RUNBOOK_BYTES = 2 * 1024 * 1024
+
+# Learning the ranking (DESIGN.md §6); any key of triage.ranking.RankingParams.
+FIELDGUIDE_RANKING = {
+    "prior_strength": float(os.environ.get("FIELDGUIDE_PRIOR_STRENGTH", "4")),
+    "unlisted_prior": 0.5,
+    # "off" keeps all evidence at full weight forever.
+    "half_life_days": (
+        None
+        if os.environ.get("FIELDGUIDE_HALF_LIFE_DAYS", "180").lower() in {"off", "none", "0"}
+        else float(os.environ.get("FIELDGUIDE_HALF_LIFE_DAYS", "180"))
+    ),
+}
+# A re-rank is proposed once this much (decayed) evidence disagrees with the author.
+FIELDGUIDE_PROPOSAL_MIN_SESSIONS = 10
+# kb shows learned rankings without importing triage (DESIGN.md §2 dependency rule).
+FIELDGUIDE_RANKING_PROVIDER = "triage.learning.runbook_ranking"

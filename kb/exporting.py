@@ -75,7 +75,8 @@ def runbook_to_markdown(runbook: Runbook) -> str:
     return render_runbook(runbook_to_parsed(runbook))
 
 
-def runbook_to_dict(runbook: Runbook) -> dict[str, Any]:
+def runbook_to_dict(runbook: Runbook, learned=None) -> dict[str, Any]:
+    """The JSON shape of DESIGN.md §4; ``learned`` (kb.learned) fills the ranking block."""
     parsed = runbook_to_parsed(runbook)
     minutes = {c.key: c.minutes for c in runbook.checks.all()}
     return {
@@ -131,4 +132,28 @@ def runbook_to_dict(runbook: Runbook) -> dict[str, Any]:
         "open_questions": parsed.open_questions,
         "related_reading": parsed.related_reading,
         "extra_sections": [{"title": s.title, "body": s.body} for s in parsed.extra_sections],
+        "ranking": _ranking_block(learned),
+    }
+
+
+def _ranking_block(learned) -> dict[str, Any] | None:
+    if learned is None:
+        return None
+    overall = learned.overall
+    return {
+        "sessions": overall.sessions,
+        "unlisted_probability": round(overall.unlisted_probability, 6),
+        "causes": [
+            {
+                "key": c.key,
+                "probability": round(c.probability, 6),
+                "sessions": c.confirmations,
+                "authored_rank": c.authored_rank,
+            }
+            for c in overall.causes
+        ],
+        "checks": [
+            {"key": c.key, "minutes": round(c.minutes, 3), "efficiency": round(c.efficiency, 6)}
+            for c in overall.checks
+        ],
     }

@@ -71,10 +71,8 @@ def runbook_detail(slug: str) -> Runbook | None:
     return Runbook.objects.with_parts().prefetch_related("revisions").filter(slug=slug).first()
 
 
-def tree_runbook(slug: str) -> TreeRunbook | None:
-    rb = Runbook.objects.with_parts().filter(slug=slug).first()
-    if rb is None:
-        return None
+def tree_runbook(rb: Runbook) -> TreeRunbook:
+    """The runbook (from ``with_parts()``) as plain data for kb.tree."""
 
     def keys(item) -> tuple[str, ...]:
         links = sorted(

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from kb import selectors
 from kb.exporting import runbook_to_dict, runbook_to_markdown
+from kb.learned import learned_ranking
 from kb.models import RunbookVisit
 from kb.permissions import role_required
 from kb.tree import TreeView, build_tree
@@ -34,7 +35,11 @@ def runbook_detail(request: HttpRequest, slug: str) -> HttpResponse:
     RunbookVisit.objects.update_or_create(
         user=request.user, runbook=runbook, defaults={"visited_at": timezone.now()}
     )
-    context = {"runbook": runbook, "backlinks": list(runbook.backlinks())}
+    context = {
+        "runbook": runbook,
+        "backlinks": list(runbook.backlinks()),
+        "learned": learned_ranking(runbook),
+    }
     return render(request, "kb/runbook_detail.html", context)
 
 
@@ -51,17 +56,25 @@ def runbook_json(request: HttpRequest, slug: str) -> HttpResponse:
     runbook = selectors.runbook_detail(slug)
     if runbook is None:
         raise Http404("No runbook with that slug")
-    body = json.dumps(runbook_to_dict(runbook), indent=2, ensure_ascii=False)
+    data = runbook_to_dict(runbook, learned=learned_ranking(runbook))
+    body = json.dumps(data, indent=2, ensure_ascii=False)
     return HttpResponse(body, content_type="application/json")
 
 
 @role_required("engineer")
 def runbook_tree(request: HttpRequest, slug: str) -> HttpResponse:
-    tree_runbook = selectors.tree_runbook(slug)
-    if tree_runbook is None:
+    runbook = selectors.runbook_detail(slug)
+    if runbook is None:
         return render(request, "kb/runbook_missing.html", {"slug": slug}, status=404)
+    tree_runbook = selectors.tree_runbook(runbook)
+    learned = learned_ranking(runbook)
     view = TreeView.from_request(request, slug)
-    root = build_tree(tree_runbook, trail=view.trail, open_id=view.open_id)
+    root = build_tree(
+        tree_runbook,
+        trail=view.trail,
+        open_id=view.open_id,
+        cause_order=learned.pattern_orders if learned else None,
+    )
     node = root.find(view.open_id) if view.open_id else None
     if node is not None and view.fold:
         node.expanded = False

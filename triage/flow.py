@@ -30,10 +30,28 @@ class FlowStep:
 class FlowRunbook:
     id: int
     has_gate: bool
-    cause_ids: tuple[int, ...]  # most likely first
+    cause_ids: tuple[int, ...]  # authored rank order
     pattern_causes: dict[int, tuple[int, ...]]
-    check_ids: tuple[int, ...]  # recommended order
+    check_ids: tuple[int, ...]  # authored order
     check_causes: dict[int, tuple[int, ...]]
+    # Learned (triage.ranking); without them, authored order and uniform costs apply.
+    probabilities: dict[int, dict[int, float]] = field(default_factory=dict)  # pattern → cause → p
+    minutes: dict[int, float] = field(default_factory=dict)
+    detection: dict[tuple[int, int], float] = field(default_factory=dict)  # (check, cause) → d
+
+    def cause_probabilities(self, pattern_id: int) -> dict[int, float]:
+        probs = self.probabilities.get(pattern_id) or self.probabilities.get(NONE_OF_THESE)
+        if probs:
+            return probs
+        # Authored rank as a stand-in: 1/k, the shape of the prior.
+        return {c: 1.0 / (i + 1) for i, c in enumerate(self.cause_ids)}
+
+    def detects(self, check_id: int, cause_id: int) -> float:
+        if (check_id, cause_id) in self.detection:
+            return self.detection[(check_id, cause_id)]
+        linked = cause_id in self.check_causes.get(check_id, ())
+        general = not self.check_causes.get(check_id)
+        return 0.9 if linked else (0.3 if general else 0.05)
 
 
 @dataclass
@@ -46,6 +64,9 @@ class Progress:
     confirmed: list[int] = field(default_factory=list)
     results: dict[tuple[int, int], str] = field(default_factory=dict)  # (cause, check) → result
     next_check: tuple[int, int] | None = None  # (cause, check)
+    probabilities: dict[int, float] = field(default_factory=dict)  # candidates, renormalised
+    next_minutes: float | None = None
+    next_efficiency: float | None = None
 
     @property
     def best_guess(self) -> int | None:
@@ -101,16 +122,43 @@ def progress(runbook: FlowRunbook, steps: Sequence[FlowStep]) -> Progress:
     state.ruled_out = [
         c for c in runbook.cause_ids if _any(results, c, "rules_out") and c not in state.confirmed
     ]
-    state.candidates = [
-        c for c in runbook.cause_ids if c in in_pattern and c not in state.ruled_out
-    ]
+    learned = runbook.cause_probabilities(state.pattern_id)
+    order = {c: i for i, c in enumerate(runbook.cause_ids)}
+    state.candidates = sorted(
+        (c for c in runbook.cause_ids if c in in_pattern and c not in state.ruled_out),
+        key=lambda c: (-learned.get(c, 0.0), order[c]),
+    )
+    # Within the session, ruled-out causes drop and the rest renormalise (DESIGN.md §6).
+    total = sum(learned.get(c, 0.0) for c in state.candidates)
+    state.probabilities = {
+        c: (learned.get(c, 0.0) / total if total else 0.0) for c in state.candidates
+    }
     if not state.confirmed:
-        for cause in state.candidates:
-            remaining = [k for k in checks_for(runbook, cause) if (cause, k) not in results]
-            if remaining:
-                state.next_check = (cause, remaining[0])
-                break
+        _recommend(runbook, state)
     return state
+
+
+def _recommend(runbook: FlowRunbook, state: Progress) -> None:
+    """The next check: highest sum_c p_c * d_ic / minutes_i among checks not yet run."""
+    done = {check for (_cause, check) in state.results}
+    best: tuple[float, int, int, int] | None = None
+    for position, check in enumerate(runbook.check_ids):
+        if check in done:
+            continue
+        minutes = max(runbook.minutes.get(check, 1.0), 1e-6)
+        found = {c: p * runbook.detects(check, c) for c, p in state.probabilities.items()}
+        if not found or max(found.values()) <= 0:
+            continue
+        score = sum(found.values()) / minutes
+        cause = max(found, key=lambda c: (found[c], -state.candidates.index(c)))
+        key = (score, -position, check, cause)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    if best is not None:
+        score, _pos, check, cause = best
+        state.next_check = (cause, check)
+        state.next_minutes = runbook.minutes.get(check)
+        state.next_efficiency = score
 
 
 def _any(results: dict[tuple[int, int], str], cause: int, result: str) -> bool:

@@ -138,3 +138,90 @@ class Outcome(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.session_id} {self.resolution}"
+
+
+class RunbookStat(models.Model):
+    """Finished sessions started on a runbook: raw count and decayed weight."""
+
+    runbook = models.OneToOneField(Runbook, on_delete=models.CASCADE, related_name="learning")
+    sessions = models.PositiveIntegerField(default=0)
+    weight = models.FloatField(default=0.0)
+    as_of = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.runbook_id}: {self.sessions} sessions"
+
+
+class CauseStat(models.Model):
+    """Decayed confirmations of one cause, overall or among sessions that saw one pattern.
+
+    Keyed by cause and pattern keys, which survive runbook revisions. An empty cause key is
+    the "unlisted cause" bucket; an empty pattern key means all sessions.
+    """
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="cause_stats")
+    pattern_key = models.CharField(max_length=80, blank=True)
+    cause_key = models.CharField(max_length=80, blank=True)
+    weight = models.FloatField(default=0.0)
+    confirmations = models.PositiveIntegerField(default=0)
+    as_of = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["runbook", "pattern_key", "cause_key"], name="unique_cause_stat"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.runbook_id} {self.pattern_key or '*'} {self.cause_key or '(unlisted)'}"
+
+
+class CheckStat(models.Model):
+    """How a check has gone: raw result counts and decayed recorded minutes."""
+
+    check_item = models.OneToOneField(Check, on_delete=models.CASCADE, related_name="learning")
+    runs = models.PositiveIntegerField(default=0)
+    confirms = models.PositiveIntegerField(default=0)
+    rules_out = models.PositiveIntegerField(default=0)
+    inconclusive = models.PositiveIntegerField(default=0)
+    minutes_weight = models.FloatField(default=0.0)
+    minutes_sum = models.FloatField(default=0.0)
+    as_of = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.check_item_id}: {self.runs} runs"
+
+
+class DetectionStat(models.Model):
+    """Sessions where ``cause`` was confirmed and ``check_item`` was run (decayed), and how
+    many of those the check itself confirmed."""
+
+    check_item = models.ForeignKey(Check, on_delete=models.CASCADE, related_name="+")
+    cause = models.ForeignKey(Cause, on_delete=models.CASCADE, related_name="+")
+    runs = models.FloatField(default=0.0)
+    detections = models.FloatField(default=0.0)
+    as_of = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["check_item", "cause"], name="unique_detection_stat")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.check_item_id}×{self.cause_id}"
+
+
+class RankingDismissal(models.Model):
+    """A lead dismissed the re-rank proposal for this learned order; shown again only when
+    the learned order changes."""
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="+")
+    learned_order = models.TextField()
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    dismissed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.runbook_id} dismissed {self.dismissed_at:%Y-%m-%d}"

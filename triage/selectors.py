@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from kb.models import Cause, Check, FixPattern, Runbook
 from triage.flow import NONE_OF_THESE, FlowRunbook, Progress, checks_for, progress, runbook_stack
+from triage.learning import RunbookLearning, runbook_learning
 from triage.models import Outcome, TriageSession, TriageStep
 from triage.services import can_record, flow_steps
 
@@ -34,21 +35,33 @@ def _steps_prefetch():
     )
 
 
-def flow_runbook(runbook: Runbook) -> FlowRunbook:
+def flow_runbook(runbook: Runbook, learned: RunbookLearning | None = None) -> FlowRunbook:
     """Reads a runbook from ``Runbook.objects.with_parts()`` (prefetched)."""
 
     def keys(item) -> tuple[int, ...]:
         return tuple(link.cause_id for link in item.cause_links.all() if not link.cause.retired)
 
+    beliefs = (learned or runbook_learning(runbook)).active
+    causes = [c for c in runbook.causes.all() if not c.retired]
     patterns = [p for p in runbook.patterns.all() if not p.retired]
     checks = [c for c in runbook.checks.all() if not c.retired]
+    cause_id = {c.key: c.pk for c in causes}
+
+    def probabilities(pattern_key: str) -> dict[int, float]:
+        ranked = beliefs.probabilities(pattern_key)
+        return {cause_id[key]: p for key, p in ranked.items() if key in cause_id}
+
     return FlowRunbook(
         id=runbook.pk,
         has_gate=bool(runbook.not_the_issue_condition or list(runbook.pivots.all())),
-        cause_ids=tuple(c.pk for c in runbook.causes.all() if not c.retired),
+        cause_ids=tuple(c.pk for c in causes),
         pattern_causes={p.pk: keys(p) for p in patterns},
         check_ids=tuple(c.pk for c in checks),
         check_causes={c.pk: keys(c) for c in checks},
+        probabilities={NONE_OF_THESE: probabilities("")}
+        | {p.pk: probabilities(p.key) for p in patterns},
+        minutes={c.pk: beliefs.minutes[c.key] for c in checks},
+        detection={(k.pk, c.pk): beliefs.detection[(k.key, c.key)] for k in checks for c in causes},
     )
 
 
@@ -57,6 +70,7 @@ class CauseRow:
     cause: Cause
     checks: list[tuple[Check, str]]  # (check, result or "")
     status: str  # candidate | ruled_out | confirmed
+    probability: float = 0.0  # percent, renormalised within the session
 
 
 @dataclass
@@ -76,6 +90,7 @@ class TriagePage:
     outcome_fixes: list[FixPattern] = field(default_factory=list)
     token: str = ""
     shown_at: str = ""
+    next_probability: float = 0.0  # percent
 
     @property
     def ruled_out(self) -> list[Cause]:
@@ -87,7 +102,8 @@ def triage_page(session: TriageSession, user) -> TriagePage:
     stack_ids = runbook_stack(session.runbook_id, flow_steps(session))
     runbooks = Runbook.objects.with_parts().in_bulk(set(stack_ids) | _visited_ids(session, steps))
     current = runbooks[stack_ids[-1]]
-    state = progress(flow_runbook(current), flow_steps(session))
+    flow = flow_runbook(current)
+    state = progress(flow, flow_steps(session))
     page = TriagePage(
         session=session,
         steps=steps,
@@ -100,7 +116,6 @@ def triage_page(session: TriageSession, user) -> TriagePage:
     )
     causes = {c.pk: c for c in current.causes.all()}
     checks = {c.pk: c for c in current.checks.all()}
-    flow = flow_runbook(current)
     for cause_id in state.confirmed + [c for c in state.candidates if c not in state.confirmed]:
         page.cause_rows.append(_row(flow, causes, checks, state, cause_id))
     for cause_id in state.ruled_out:
@@ -111,6 +126,7 @@ def triage_page(session: TriageSession, user) -> TriagePage:
         page.best_guess = causes[state.best_guess]
     if state.next_check:
         page.next_check = (causes[state.next_check[0]], checks[state.next_check[1]])
+        page.next_probability = 100 * state.probabilities.get(state.next_check[0], 0.0)
     if state.pattern_id not in (None, NONE_OF_THESE):
         page.chosen_pattern = next(p for p in current.patterns.all() if p.pk == state.pattern_id)
     for rb in runbooks.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from kb.models import Cause, Check, FixPattern, Pattern, Runbook
 from kb.permissions import has_role
+from triage import learning
 from triage.flow import FlowStep, runbook_stack
 from triage.models import CheckResult, Outcome, TriageSession, TriageStep
 
@@ -32,6 +34,7 @@ def session_start(
     user: AbstractBaseUser,
     incident_ref: str = "",
     alert_source: str = "",
+    at: datetime | None = None,
 ) -> TriageSession:
     revision = runbook.revisions.order_by("-number").first()
     if revision is None:
@@ -42,6 +45,7 @@ def session_start(
         owner=user,
         incident_ref=incident_ref.strip()[:120],
         alert_source=alert_source[:200],
+        started_at=at or timezone.now(),
     )
 
 
@@ -101,7 +105,12 @@ ANSWER_KINDS = {
 
 @transaction.atomic
 def step_record(
-    *, session: TriageSession, user: AbstractBaseUser, token: uuid.UUID, answer: StepInput
+    *,
+    session: TriageSession,
+    user: AbstractBaseUser,
+    token: uuid.UUID,
+    answer: StepInput,
+    at: datetime | None = None,
 ) -> tuple[TriageStep, bool]:
     """Record one answer. Returns (step, created); a repeated token returns the first step."""
     session = TriageSession.objects.select_for_update().get(pk=session.pk)
@@ -123,6 +132,7 @@ def step_record(
         author=user,
         token=token,
         supersedes=previous,
+        created_at=at or timezone.now(),
         **fields,
     )
     return _save_step(session, step)
@@ -275,7 +285,12 @@ class OutcomeInput:
 
 @transaction.atomic
 def session_finish(
-    *, session: TriageSession, user: AbstractBaseUser, token: uuid.UUID, outcome: OutcomeInput
+    *,
+    session: TriageSession,
+    user: AbstractBaseUser,
+    token: uuid.UUID,
+    outcome: OutcomeInput,
+    at: datetime | None = None,
 ) -> Outcome:
     """Record the outcome and close the session; it is read-only afterwards."""
     session = TriageSession.objects.select_for_update().get(pk=session.pk)
@@ -298,13 +313,15 @@ def session_finish(
         fix = FixPattern.objects.filter(pk=outcome.fix_id, runbook_id__in=visited).first()
         if fix is None:
             raise TriageError("That fix is not part of a runbook used in this session.")
+    now = at or timezone.now()
     minutes = outcome.minutes_to_diagnosis
     if minutes is None and (cause or outcome.cause_text.strip()):
-        minutes = _minutes_to_diagnosis(session)
+        minutes = _minutes_to_diagnosis(session, now)
     if minutes is not None and minutes < 0:
         raise TriageError("Time to diagnosis cannot be negative.")
-    now = timezone.now()
-    _save_step(session, _control_step(session, user, token, TriageStep.Kind.FINISH))
+    finish = _control_step(session, user, token, TriageStep.Kind.FINISH)
+    finish.created_at = now
+    _save_step(session, finish)
     result = Outcome.objects.create(
         session=session,
         resolution=outcome.resolution,
@@ -320,6 +337,7 @@ def session_finish(
     session.status = TriageSession.Status.FINISHED
     session.ended_at = now
     session.save(update_fields=["status", "ended_at"])
+    learning.record_outcome(session, result)
     return result
 
 
@@ -329,12 +347,12 @@ def _visited_runbooks(session: TriageSession) -> set[int]:
     return ids
 
 
-def _minutes_to_diagnosis(session: TriageSession) -> float:
+def _minutes_to_diagnosis(session: TriageSession, now: datetime) -> float:
     """From the start to the first check that confirmed a cause, else to now."""
     confirming = (
         session.steps.filter(kind=TriageStep.Kind.CHECK, result=CheckResult.CONFIRMS)
         .order_by("created_at")
         .first()
     )
-    end = confirming.created_at if confirming else timezone.now()
+    end = confirming.created_at if confirming else now
     return round((end - session.started_at).total_seconds() / 60, 1)

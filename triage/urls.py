@@ -19,4 +19,14 @@ urlpatterns = [
         name="triage_resume",
     ),
     path("triage/<int:pk>/finish/", views.session_finish_view, name="triage_finish"),
+    path("rankings/", views.rankings, name="rankings"),
+    re_path(
+        rf"^rankings/{SLUG}/accept/$", views.ranking_decide, {"accept": True}, name="ranking_accept"
+    ),
+    re_path(
+        rf"^rankings/{SLUG}/dismiss/$",
+        views.ranking_decide,
+        {"accept": False},
+        name="ranking_dismiss",
+    ),
 ]

@@ -1,5 +1,6 @@
 import json
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -10,6 +11,7 @@ from kb.permissions import role_required
 from triage import selectors
 from triage.forms import OutcomeForm, StartForm, StepForm, TokenForm, first_error
 from triage.models import TriageSession
+from triage.proposals import StaleProposal, proposal_accept, proposal_dismiss, proposals
 from triage.services import (
     TriageError,
     session_finish,
@@ -150,3 +152,26 @@ def session_timeline(request: HttpRequest, pk: int) -> HttpResponse:
     session = _session_or_404(pk)
     context = {"session": session, "rows": selectors.timeline_rows(session)}
     return render(request, "triage/timeline.html", context)
+
+
+@role_required("lead")
+def rankings(request: HttpRequest) -> HttpResponse:
+    return render(request, "triage/rankings.html", {"proposals": proposals()})
+
+
+@require_POST
+@role_required("lead")
+def ranking_decide(request: HttpRequest, slug: str, accept: bool) -> HttpResponse:
+    runbook = get_object_or_404(Runbook, slug=slug)
+    signature = request.POST.get("signature", "")
+    if not accept:
+        proposal_dismiss(runbook=runbook, user=request.user, signature=signature)
+        messages.info(request, f"Dismissed the proposal for {runbook.title}.")
+        return redirect("rankings")
+    try:
+        saved = proposal_accept(runbook=runbook, user=request.user, signature=signature)
+    except StaleProposal as exc:
+        messages.error(request, str(exc))
+        return redirect("rankings")
+    messages.success(request, f"{saved.title} is now at revision {saved.revision}.")
+    return redirect("runbook_detail", slug=saved.slug)

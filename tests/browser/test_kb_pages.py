@@ -257,9 +257,17 @@ def test_tree_marks_runbook_on_path_in_cycle(page, login, runbooks, page_events)
 def _only_in_one_check(word: str) -> str:
     """The slug-ish path of the one runbook file whose First Checks mention ``word``."""
     headings = (
-        "Quick Diagnosis", "Likely Causes", "First Checks", "Drill Paths", "Fix Patterns",
-        "When This Is Not", "Connections", "Open Questions", "Related reading", "Signal example",
-    )  # fmt: skip
+        "Quick Diagnosis",
+        "Likely Causes",
+        "First Checks",
+        "Drill Paths",
+        "Fix Patterns",
+        "When This Is Not",
+        "Connections",
+        "Open Questions",
+        "Related reading",
+        "Signal example",
+    )
     found = []
     for path in [*sorted(SAMPLES_DIR.rglob("*.txt")), SEED_PATH]:
         lines = path.read_text(encoding="utf-8").splitlines()

@@ -77,13 +77,45 @@ def test_progress_none_of_these_considers_every_cause():
     assert state.candidates == [10, 11, 12]
 
 
-def test_progress_inconclusive_checks_move_on_to_the_next_check():
+def test_progress_inconclusive_check_is_not_recommended_again():
     steps = [
         step("gate", gate_holds=False),
         step("pattern", pattern_id=None),
         step("check", check_id=20, cause_id=10, result="inconclusive"),
     ]
-    assert progress(RB, steps).next_check == (11, 20)
+    state = progress(RB, steps)
+    assert state.next_check is not None and state.next_check[1] != 20
+
+
+def test_progress_recommends_by_probability_times_speed():
+    learned = FlowRunbook(
+        id=1,
+        has_gate=False,
+        cause_ids=(10, 11),
+        pattern_causes={},
+        check_ids=(20, 21),
+        check_causes={20: (10,), 21: (11,)},
+        probabilities={NONE_OF_THESE: {10: 0.3, 11: 0.6}},
+        minutes={20: 2.0, 21: 10.0},
+        detection={(20, 10): 1.0, (20, 11): 0.0, (21, 10): 0.0, (21, 11): 1.0},
+    )
+    state = progress(learned, [step("pattern", pattern_id=None)])
+    assert state.candidates == [11, 10]  # learned probability reorders the causes
+    assert state.best_guess == 11
+    # but the fast check for the less likely cause is worth more per minute: 0.33/2 > 0.67/10
+    assert state.next_check == (10, 20)
+    assert round(state.next_efficiency, 3) == round((0.3 / 0.9) / 2.0, 3)
+
+
+def test_progress_renormalises_after_a_cause_is_ruled_out():
+    steps = [
+        step("gate", gate_holds=False),
+        step("pattern", pattern_id=None),
+        step("check", check_id=20, cause_id=10, result="rules_out"),
+    ]
+    state = progress(RB, steps)
+    assert 10 not in state.probabilities
+    assert abs(sum(state.probabilities.values()) - 1.0) < 1e-12
 
 
 def test_progress_without_gate_goes_straight_to_patterns():

@@ -69,8 +69,14 @@ def test_step_record_refuses_a_cause_from_another_runbook(session, engineer, fou
 
 def test_step_record_refuses_a_nonexistent_check(session, engineer, founding, record):
     with pytest.raises(TriageError, match="check is not part"):
-        record(session, engineer, "check", check_id=999999, cause_id=env_cause(founding).pk,
-               result="confirms")  # fmt: skip
+        record(
+            session,
+            engineer,
+            "check",
+            check_id=999999,
+            cause_id=env_cause(founding).pk,
+            result="confirms",
+        )
     assert session.steps.count() == 0
 
 
@@ -134,8 +140,15 @@ def test_session_finish_records_outcome_and_locks_the_session(session, engineer,
     cause = env_cause(founding)
     check = founding.checks.get(key="check-error-logs-immediately")
     record(session, engineer, "gate", gate_holds=False)
-    record(session, engineer, "check", check_id=check.pk, cause_id=cause.pk, result="confirms",
-           minutes=3)  # fmt: skip
+    record(
+        session,
+        engineer,
+        "check",
+        check_id=check.pk,
+        cause_id=cause.pk,
+        result="confirms",
+        minutes=3,
+    )
     fix = founding.fix_patterns.get(key="check-env-vars-and-secrets-first")
     token = uuid.uuid4()
     outcome = session_finish(

@@ -73,8 +73,15 @@ def test_session_walk_to_a_confirmed_cause_shows_best_guess(engineer_client, ses
     assert "Missing or changed environment variable" in html.split("Best guess")[1][:300]
     cause = founding.causes.get(key="missing-or-changed-environment-variable")
     check = founding.checks.get(key="check-error-logs-immediately")
-    post_step(engineer_client, session, kind="check", check_id=check.pk, cause=cause.pk,
-              result="confirms", minutes="4")  # fmt: skip
+    post_step(
+        engineer_client,
+        session,
+        kind="check",
+        check_id=check.pk,
+        cause=cause.pk,
+        result="confirms",
+        minutes="4",
+    )
     html = engineer_client.get(url(session)).content.decode()
     assert "A cause is confirmed" in html
     assert f'<option value="{cause.pk}" selected>' in html
@@ -104,8 +111,14 @@ def test_forged_cause_from_another_runbook_is_400(engineer_client, session, foun
     post_step(engineer_client, session, kind="gate", gate="no")
     foreign = Cause.objects.exclude(runbook=founding).first()
     check = founding.checks.first()
-    response = post_step(engineer_client, session, kind="check", check_id=check.pk,
-                         cause=foreign.pk, result="confirms")  # fmt: skip
+    response = post_step(
+        engineer_client,
+        session,
+        kind="check",
+        check_id=check.pk,
+        cause=foreign.pk,
+        result="confirms",
+    )
     assert response.status_code == 400
     assert b"That cause is not part of this runbook" in response.content
     assert session.steps.count() == 1
@@ -113,8 +126,9 @@ def test_forged_cause_from_another_runbook_is_400(engineer_client, session, foun
 
 def test_nonexistent_check_is_400(engineer_client, session, founding):
     cause = founding.causes.first()
-    response = post_step(engineer_client, session, kind="check", check_id=987654,
-                         cause=cause.pk, result="confirms")  # fmt: skip
+    response = post_step(
+        engineer_client, session, kind="check", check_id=987654, cause=cause.pk, result="confirms"
+    )
     assert response.status_code == 400
     assert session.steps.count() == 0
 

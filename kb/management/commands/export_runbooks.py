@@ -4,6 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from kb.exporting import runbook_to_dict, runbook_to_markdown
+from kb.learned import learned_ranking
 from kb.models import Runbook
 
 
@@ -24,7 +25,8 @@ class Command(BaseCommand):
             if format == "md":
                 content = runbook_to_markdown(runbook)
             else:
-                content = json.dumps(runbook_to_dict(runbook), indent=2, ensure_ascii=False) + "\n"
+                data = runbook_to_dict(runbook, learned=learned_ranking(runbook))
+                content = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
             target.write_text(content, encoding="utf-8")
             count += 1
         self.stdout.write(f"{count} runbook(s) written to {directory} as {format}")
