@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "django_tables2",
+    "django_filters",
     "kb",
     "triage",
 ]
@@ -135,3 +137,4 @@ FIELDGUIDE_RANKING = {
 FIELDGUIDE_PROPOSAL_MIN_SESSIONS = 10
 # kb shows learned rankings without importing triage (DESIGN.md §2 dependency rule).
 FIELDGUIDE_RANKING_PROVIDER = "triage.learning.runbook_ranking"
+FIELDGUIDE_RUNBOOK_PANEL = "triage.insights.runbook_panel"

@@ -8,9 +8,9 @@ from django.views.decorators.http import require_GET
 
 from kb import selectors
 from kb.exporting import runbook_to_dict, runbook_to_markdown
-from kb.learned import learned_ranking
+from kb.extensions import lead_panel, learned_ranking
 from kb.models import RunbookVisit
-from kb.permissions import role_required
+from kb.permissions import has_role, role_required
 from kb.tree import TreeView, build_tree
 
 
@@ -39,6 +39,7 @@ def runbook_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "runbook": runbook,
         "backlinks": list(runbook.backlinks()),
         "learned": learned_ranking(runbook),
+        "panel": lead_panel(runbook) if has_role(request.user, "lead") else None,
     }
     return render(request, "kb/runbook_detail.html", context)
 

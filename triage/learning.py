@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from kb.models import Runbook
 from triage import ranking
+from triage.flow import NONE_OF_THESE, FlowRunbook
 from triage.models import (
     CauseStat,
     CheckResult,
@@ -440,3 +441,33 @@ def runbook_learning(runbook: Runbook, now: datetime | None = None) -> RunbookLe
 def runbook_ranking(runbook: Runbook) -> RunbookLearning:
     """The provider kb calls (settings.FIELDGUIDE_RANKING_PROVIDER)."""
     return runbook_learning(runbook)
+
+
+def flow_runbook(runbook: Runbook, learned: RunbookLearning | None = None) -> FlowRunbook:
+    """Reads a runbook from ``Runbook.objects.with_parts()`` (prefetched)."""
+
+    def keys(item) -> tuple[int, ...]:
+        return tuple(link.cause_id for link in item.cause_links.all() if not link.cause.retired)
+
+    beliefs = (learned or runbook_learning(runbook)).active
+    causes = [c for c in runbook.causes.all() if not c.retired]
+    patterns = [p for p in runbook.patterns.all() if not p.retired]
+    checks = [c for c in runbook.checks.all() if not c.retired]
+    cause_id = {c.key: c.pk for c in causes}
+
+    def probabilities(pattern_key: str) -> dict[int, float]:
+        ranked = beliefs.probabilities(pattern_key)
+        return {cause_id[key]: p for key, p in ranked.items() if key in cause_id}
+
+    return FlowRunbook(
+        id=runbook.pk,
+        has_gate=bool(runbook.not_the_issue_condition or list(runbook.pivots.all())),
+        cause_ids=tuple(c.pk for c in causes),
+        pattern_causes={p.pk: keys(p) for p in patterns},
+        check_ids=tuple(c.pk for c in checks),
+        check_causes={c.pk: keys(c) for c in checks},
+        probabilities={NONE_OF_THESE: probabilities("")}
+        | {p.pk: probabilities(p.key) for p in patterns},
+        minutes={c.pk: beliefs.minutes[c.key] for c in checks},
+        detection={(k.pk, c.pk): beliefs.detection[(k.key, c.key)] for k in checks for c in causes},
+    )

@@ -100,6 +100,8 @@ class TriageStep(models.Model):
     supersedes = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="superseded_by"
     )
+    # Check steps: was this the check Fieldguide recommended at that moment?
+    followed_recommendation = models.BooleanField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

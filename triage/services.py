@@ -13,7 +13,7 @@ from django.utils import timezone
 from kb.models import Cause, Check, FixPattern, Pattern, Runbook
 from kb.permissions import has_role
 from triage import learning
-from triage.flow import FlowStep, runbook_stack
+from triage.flow import FlowStep, progress, runbook_stack
 from triage.models import CheckResult, Outcome, TriageSession, TriageStep
 
 MAX_CHECK_MINUTES = 24 * 60
@@ -135,7 +135,19 @@ def step_record(
         created_at=at or timezone.now(),
         **fields,
     )
+    if answer.kind == TriageStep.Kind.CHECK:
+        recommended = _recommended_check(session, runbook_id, at)
+        if recommended is not None:
+            step.followed_recommendation = recommended == fields["check_item"].pk
     return _save_step(session, step)
+
+
+def _recommended_check(session: TriageSession, runbook_id: int, at: datetime | None) -> int | None:
+    """The check the guided form recommended before this answer (for insights)."""
+    runbook = Runbook.objects.with_parts().get(pk=runbook_id)
+    flow = learning.flow_runbook(runbook, learning.runbook_learning(runbook, now=at))
+    state = progress(flow, flow_steps(session))
+    return state.next_check[1] if state.next_check else None
 
 
 def _save_step(session: TriageSession, step: TriageStep) -> tuple[TriageStep, bool]:

@@ -20,6 +20,10 @@ urlpatterns = [
     ),
     path("triage/<int:pk>/finish/", views.session_finish_view, name="triage_finish"),
     path("rankings/", views.rankings, name="rankings"),
+    path("history/", views.history_page, name="history"),
+    path("insights/", views.insights_page, name="insights"),
+    path("history/export.csv", views.history_export, {"fmt": "csv"}, name="history_csv"),
+    path("history/export.json", views.history_export, {"fmt": "json"}, name="history_json"),
     re_path(
         rf"^rankings/{SLUG}/accept/$", views.ranking_decide, {"accept": True}, name="ranking_accept"
     ),

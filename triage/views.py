@@ -1,14 +1,15 @@
 import json
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from django_tables2 import RequestConfig
 
 from kb import selectors as kb_selectors
 from kb.models import Runbook
 from kb.permissions import role_required
-from triage import selectors
+from triage import history, insights, selectors
 from triage.forms import OutcomeForm, StartForm, StepForm, TokenForm, first_error
 from triage.models import TriageSession
 from triage.proposals import StaleProposal, proposal_accept, proposal_dismiss, proposals
@@ -175,3 +176,58 @@ def ranking_decide(request: HttpRequest, slug: str, accept: bool) -> HttpRespons
         return redirect("rankings")
     messages.success(request, f"{saved.title} is now at revision {saved.revision}.")
     return redirect("runbook_detail", slug=saved.slug)
+
+
+def _filtered_history(request: HttpRequest) -> history.SessionFilter:
+    return history.SessionFilter(request.GET, queryset=history.history_queryset())
+
+
+@role_required("lead")
+def history_page(request: HttpRequest) -> HttpResponse:
+    filterset = _filtered_history(request)
+    table = history.SessionTable(filterset.qs)
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    context = {
+        "filter": filterset,
+        "table": table,
+        "runbooks": history.runbook_choices(),
+        "export_query": request.GET.urlencode(),
+    }
+    return render(request, _history_template(request), context)
+
+
+def _history_template(request: HttpRequest) -> str:
+    target = request.htmx.target if request.htmx else None
+    return (
+        "triage/history.html#history-table" if target == "history-table" else "triage/history.html"
+    )
+
+
+@role_required("lead")
+def history_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
+    queryset = _filtered_history(request).qs.order_by("started_at", "id")
+    stream = history.csv_stream(queryset) if fmt == "csv" else history.json_stream(queryset)
+    content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    response = StreamingHttpResponse(stream, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="fieldguide-history.{fmt}"'
+    return response
+
+
+@role_required("lead")
+def insights_page(request: HttpRequest) -> HttpResponse:
+    slug = request.GET.get("runbook", "")
+    runbook = Runbook.objects.filter(slug=slug).first() if slug else insights.busiest_runbook()
+    sections = [
+        insights.weekly_sessions(),
+        insights.causes_over_time(runbook),
+        insights.resolution_mix(),
+        insights.runbook_effectiveness(),
+        insights.order_deviation(),
+    ]
+    context = {
+        "sections": [s for s in sections if s is not None],
+        "runbooks": history.runbook_choices(),
+        "chosen": runbook,
+        "proposals": proposals(),
+    }
+    return render(request, "triage/insights.html", context)

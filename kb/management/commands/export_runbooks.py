@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from kb.exporting import runbook_to_dict, runbook_to_markdown
-from kb.learned import learned_ranking
+from kb.extensions import learned_ranking
 from kb.models import Runbook
 
 
