@@ -44,12 +44,14 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tables2",
     "django_filters",
+    "accounts",
     "kb",
     "triage",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -96,6 +98,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Production hardening (DJANGO_DEBUG=0 passes `manage.py check --deploy` with no warnings).
+# Behind a TLS-terminating proxy set DJANGO_SECURE_PROXY_SSL_HEADER=1 (trusts
+# X-Forwarded-Proto); DJANGO_SECURE_SSL_REDIRECT=0 when the proxy already redirects.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000")
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Login throttling (accounts.throttling): this many failures per username (4x per address)
+# within the window refuse further attempts with 429 until it passes.
+FIELDGUIDE_LOGIN_MAX_FAILURES = int(os.environ.get("FIELDGUIDE_LOGIN_MAX_FAILURES", "5"))
+FIELDGUIDE_LOGIN_WINDOW_SECONDS = 900
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -138,3 +163,9 @@ FIELDGUIDE_PROPOSAL_MIN_SESSIONS = 10
 # kb shows learned rankings without importing triage (DESIGN.md §2 dependency rule).
 FIELDGUIDE_RANKING_PROVIDER = "triage.learning.runbook_ranking"
 FIELDGUIDE_RUNBOOK_PANEL = "triage.insights.runbook_panel"
+# () → {runbook id: triage sessions}, for "never used in a triage" on /runbooks/health/.
+FIELDGUIDE_RUNBOOK_USAGE = "triage.selectors.runbook_session_counts"
+
+# Alertmanager webhook (/hooks/alertmanager/): accepted bearer tokens, comma-separated so a
+# token can be rotated. None configured → the endpoint refuses every request.
+FIELDGUIDE_ALERTMANAGER_TOKENS = env_list("FIELDGUIDE_ALERTMANAGER_TOKENS", "")

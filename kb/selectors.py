@@ -39,7 +39,7 @@ class CategorySummary:
     missing: int  # distinct runbooks this category links to that do not exist yet
 
 
-def runbook_index(query: str = "") -> list[CategorySummary]:
+def runbook_index(query: str = "", *, tag: str = "", category: str = "") -> list[CategorySummary]:
     runbooks = Runbook.objects.only("slug", "title", "summary", "category", "tags")
     if query:
         runbooks = runbooks.filter(
@@ -48,18 +48,40 @@ def runbook_index(query: str = "") -> list[CategorySummary]:
             | Q(category__icontains=query)
             | Q(tags__icontains=query)
         )
+    if category:
+        runbooks = runbooks.filter(category=category)
     missing: dict[str, set[str]] = {}
     for model in LINK_MODELS:
         rows = model.objects.filter(target__isnull=True).values_list(
             "runbook__category", "target_slug"
         )
-        for category, slug in rows:
-            missing.setdefault(category, set()).add(slug)
+        for source_category, slug in rows:
+            missing.setdefault(source_category, set()).add(slug)
     ordered = runbooks.order_by("category", "title")
+    if tag:
+        # Tags are a JSON list; matched here so SQLite and PostgreSQL agree (and exactly).
+        wanted = tag.casefold()
+        ordered = [r for r in ordered if any(str(t).casefold() == wanted for t in r.tags)]
     return [
         CategorySummary(name, list(group), len(missing.get(name, ())))
         for name, group in groupby(ordered, key=lambda r: r.category)
     ]
+
+
+@dataclass(frozen=True)
+class IndexFilters:
+    categories: list[str]
+    tags: list[str]
+
+
+def runbook_filters() -> IndexFilters:
+    """Every category and tag in use, for the index's filter choices."""
+    rows = list(Runbook.objects.values_list("category", "tags"))
+    tags = {str(t) for _category, tags in rows for t in (tags or [])}
+    return IndexFilters(
+        categories=sorted({category for category, _tags in rows if category}),
+        tags=sorted(tags, key=str.casefold),
+    )
 
 
 def recent_runbooks(user, limit: int = 8) -> list[Runbook]:

@@ -23,7 +23,14 @@ def _partial(request: HttpRequest, template: str, names: set[str]) -> str:
 @role_required("engineer")
 def runbook_index(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
-    context = {"categories": selectors.runbook_index(query), "q": query}
+    tag, category = (request.GET.get(k, "").strip()[:100] for k in ("tag", "category"))
+    context = {
+        "categories": selectors.runbook_index(query, tag=tag, category=category),
+        "q": query,
+        "tag": tag,
+        "category": category,
+        "filters": selectors.runbook_filters(),
+    }
     return render(request, _partial(request, "kb/runbook_index.html", {"runbook-index"}), context)
 
 

@@ -62,7 +62,12 @@ def _minutes(minutes: float | None, shown_at: datetime | None) -> float | None:
 
 
 class OutcomeForm(TokenForm):
-    resolution = forms.ChoiceField(choices=Outcome.Resolution.choices)
+    resolution = forms.ChoiceField(
+        # "resolved by the alert clearing" is recorded by the alert receiver, not by people.
+        choices=[
+            c for c in Outcome.Resolution.choices if c[0] != Outcome.Resolution.RESOLVED_BY_ALERT
+        ]
+    )
     cause = forms.IntegerField(required=False, min_value=1)
     cause_text = forms.CharField(required=False, max_length=500)
     fix = forms.IntegerField(required=False, min_value=1)

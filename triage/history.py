@@ -80,7 +80,11 @@ def runbook_choices() -> list[tuple[str, str]]:
 
 class SessionTable(tables.Table):
     started_at = tables.DateTimeColumn(
-        verbose_name="Started", format="Y-m-d H:i", linkify=lambda record: _timeline(record)
+        verbose_name="Started",
+        format="Y-m-d H:i",
+        linkify=lambda record: _timeline(record),
+        # Sort and page links are boosted into the table; this one leaves the page.
+        attrs={"a": {"hx-boost": "false"}},
     )
     runbook = tables.Column(accessor="runbook__title", verbose_name="Runbook")
     engineer = tables.Column(accessor="owner__username", verbose_name="Engineer")

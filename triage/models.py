@@ -30,6 +30,7 @@ class TriageSession(models.Model):
         OPEN = "open", "in progress"
         ABANDONED = "abandoned", "abandoned — can be resumed"
         FINISHED = "finished", "finished"
+        FROM_ALERT = "from_alert", "opened from an alert"
 
     runbook = models.ForeignKey(Runbook, on_delete=models.PROTECT, related_name="sessions")
     revision = models.ForeignKey(RunbookRevision, on_delete=models.PROTECT, related_name="+")
@@ -120,6 +121,7 @@ class Outcome(models.Model):
         ESCALATED = "escalated", "escalated"
         NOT_A_REGRESSION = "not_a_regression", "not a regression / false alarm"
         ABANDONED = "abandoned", "abandoned"
+        RESOLVED_BY_ALERT = "resolved_by_alert", "resolved by the alert clearing"
 
     session = models.OneToOneField(TriageSession, on_delete=models.CASCADE, related_name="outcome")
     resolution = models.CharField(max_length=20, choices=Resolution.choices)
@@ -227,3 +229,119 @@ class RankingDismissal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.runbook_id} dismissed {self.dismissed_at:%Y-%m-%d}"
+
+
+# --------------------------------------------------------------------------- alerts (issue 7)
+
+
+def validate_alert_matchers(value: str) -> None:
+    from django.core.exceptions import ValidationError
+
+    from triage.alerts import MatcherError, parse_matchers
+
+    try:
+        parse_matchers(value)
+    except MatcherError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+class AlertRunbookMapping(models.Model):
+    """Alerts whose labels match every matcher open triage on ``runbook``.
+
+    Consulted after the alert's ``runbook_url`` annotation; lowest priority first, the first
+    matching rule wins.
+    """
+
+    matchers = models.TextField(
+        validators=[validate_alert_matchers],
+        help_text=(
+            "Label matchers that must all hold, comma- or newline-separated: "
+            'alertname=KubePodCrashLooping, namespace="prod". Only = is supported; quote '
+            "values that contain commas, quotes or =. An empty value matches a missing label."
+        ),
+    )
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="alert_mappings")
+    priority = models.PositiveIntegerField(
+        default=100, help_text="Lower is tried first; the first matching mapping wins."
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return f"{' '.join(self.matchers.split())} → {self.runbook}"
+
+
+class AlertStatus(models.TextChoices):
+    FIRING = "firing", "firing"
+    RESOLVED = "resolved", "resolved"
+
+
+class SessionAlert(models.Model):
+    """A Prometheus alert as Alertmanager delivered it, attached to the session it opened.
+
+    One firing (fingerprint + startsAt) opens one session; repeats only update this row.
+    """
+
+    session = models.ForeignKey(TriageSession, on_delete=models.CASCADE, related_name="alerts")
+    fingerprint = models.CharField(max_length=64)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=AlertStatus.choices, default=AlertStatus.FIRING)
+    alertname = models.CharField(max_length=200, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    annotations = models.JSONField(default=dict, blank=True)
+    generator_url = models.TextField(blank=True)
+    receiver = models.CharField(max_length=200, blank=True)
+    group_key = models.TextField(blank=True)
+    mapped_by = models.CharField(max_length=200, blank=True)
+    notifications = models.PositiveIntegerField(default=1)
+    first_notified_at = models.DateTimeField(default=timezone.now)
+    last_notified_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fingerprint", "starts_at"], name="unique_session_alert_firing"
+            )
+        ]
+
+    def __str__(self) -> str:
+        name = self.alertname or self.fingerprint
+        return f"{name} @ {self.starts_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def generator_link(self) -> str:
+        """The generator URL, only when it is plain http(s) (it is shown as a link)."""
+        from triage.alerts import safe_http_url
+
+        return safe_http_url(self.generator_url)
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status == AlertStatus.RESOLVED
+
+
+class UnmappedAlert(models.Model):
+    """An alert no runbook was found for; listed for editors so they can add a mapping."""
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    alertname = models.CharField(max_length=200, blank=True, db_index=True)
+    labels = models.JSONField(default=dict, blank=True)
+    annotations = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=AlertStatus.choices, default=AlertStatus.FIRING)
+    receiver = models.CharField(max_length=200, blank=True)
+    count = models.PositiveIntegerField("times fired", default=0)
+    last_starts_at = models.DateTimeField(null=True, blank=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.alertname or self.fingerprint} (unmapped, {self.count}×)"

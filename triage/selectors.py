@@ -6,9 +6,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Count
 from django.utils import timezone
 
 from kb.models import Cause, Check, FixPattern, Runbook
+from triage.alerts import session_alert_json
 from triage.flow import NONE_OF_THESE, Progress, checks_for, progress, runbook_stack
 from triage.learning import flow_runbook
 from triage.models import Outcome, TriageSession, TriageStep
@@ -142,6 +144,7 @@ def session_to_dict(session: TriageSession) -> dict[str, Any]:
         "ended_at": session.ended_at.isoformat() if session.ended_at else None,
         "steps": [_step_dict(step) for step in session.steps.all()],
         "outcome": _outcome_dict(outcome) if outcome else None,
+        "alert": session_alert_json(session),
     }
 
 
@@ -221,3 +224,9 @@ def describe_step(step: TriageStep) -> str:
     if kind == TriageStep.Kind.NOTE:
         return f"Note: {step.note}"
     return step.get_kind_display().capitalize()
+
+
+def runbook_session_counts() -> dict[int, int]:
+    """Runbook id → triage sessions started on it (kb's link health, via settings)."""
+    rows = TriageSession.objects.values("runbook").annotate(n=Count("id"))
+    return {row["runbook"]: row["n"] for row in rows}

@@ -54,7 +54,24 @@ def can_record(session: TriageSession, user: AbstractBaseUser) -> bool:
         return False
     if session.owner_id == user.pk:
         return True
+    if session.status == TriageSession.Status.FROM_ALERT:
+        return True  # opened by an alert: any engineer may pick it up (see _pick_up)
     return session.steps.filter(kind=TriageStep.Kind.JOIN, author=user).exists()
+
+
+def _pick_up(
+    session: TriageSession, user: AbstractBaseUser, token: uuid.UUID, at: datetime | None = None
+) -> bool:
+    """The first engineer to act on a session an alert opened joins it (a JOIN step with
+    ``token``) and it becomes an ordinary open session. False if there was nothing to do."""
+    if session.status != TriageSession.Status.FROM_ALERT or session.owner_id == user.pk:
+        return False
+    join = _control_step(session, user, token, TriageStep.Kind.JOIN)
+    join.created_at = at or timezone.now()
+    _save_step(session, join)
+    session.status = TriageSession.Status.OPEN
+    session.save(update_fields=["status"])
+    return True
 
 
 def flow_steps(session: TriageSession) -> list[FlowStep]:
@@ -125,6 +142,7 @@ def step_record(
     previous = _same_question(session, runbook_id, answer.kind, fields)
     if previous is not None and _same_answer(previous, fields):
         return previous, False  # e.g. the same answer from a second tab
+    _pick_up(session, user, uuid.uuid5(token, "join"), at)
     step = TriageStep(
         session=session,
         kind=answer.kind,
@@ -246,7 +264,11 @@ def session_join(*, session: TriageSession, user: AbstractBaseUser, token: uuid.
         raise TriageError("This session is finished and read-only.", 409)
     if not has_role(user, "engineer"):
         raise TriageError("Only engineers can join a session.", 403)
-    if can_record(session, user) or session.steps.filter(token=token).exists():
+    if session.steps.filter(token=token).exists():
+        return False
+    if _pick_up(session, user, token):
+        return True
+    if can_record(session, user):
         return False
     _save_step(session, _control_step(session, user, token, TriageStep.Kind.JOIN))
     return True
@@ -274,6 +296,7 @@ def session_set_abandoned(
         raise TriageError("This session is finished and read-only.", 409)
     if not can_record(session, user):
         raise TriageError("Only the owner and engineers who joined can do that.", 403)
+    _pick_up(session, user, uuid.uuid5(token, "join"))
     wanted = TriageSession.Status.ABANDONED if abandoned else TriageSession.Status.OPEN
     if session.status == wanted:
         return session
@@ -315,6 +338,7 @@ def session_finish(
         raise TriageError("Only the owner and engineers who joined can finish it.", 403)
     if outcome.resolution not in Outcome.Resolution.values:
         raise TriageError("Choose a resolution.")
+    _pick_up(session, user, uuid.uuid5(token, "join"), at)
     visited = _visited_runbooks(session)
     cause = fix = None
     if outcome.cause_id is not None:

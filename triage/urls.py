@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from kb.urls import SLUG
-from triage import views
+from triage import views, webhooks
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -33,4 +33,8 @@ urlpatterns = [
         {"accept": False},
         name="ranking_dismiss",
     ),
+    # Alertmanager posts without a login (bearer token); the slash is optional because a
+    # redirect would turn its POST into a GET.
+    re_path(r"^hooks/alertmanager/?$", webhooks.alertmanager, name="alertmanager_webhook"),
+    path("alerts/unmapped/", webhooks.unmapped_alerts, name="unmapped_alerts"),
 ]

@@ -9,7 +9,7 @@ from django_tables2 import RequestConfig
 from kb import selectors as kb_selectors
 from kb.models import Runbook
 from kb.permissions import role_required
-from triage import history, insights, selectors
+from triage import alerts, history, insights, selectors
 from triage.forms import OutcomeForm, StartForm, StepForm, TokenForm, first_error
 from triage.models import TriageSession
 from triage.proposals import StaleProposal, proposal_accept, proposal_dismiss, proposals
@@ -29,6 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "categories": kb_selectors.runbook_index(),
         "recent": kb_selectors.recent_runbooks(request.user),
         "open_sessions": selectors.open_sessions_for(request.user),
+        "alert_sessions": alerts.open_alert_sessions(),
     }
     return render(request, "home.html", context)
 

@@ -17,15 +17,32 @@
     return target.closest("input, textarea, select, [contenteditable]");
   }
 
+  // A key pressed while htmx is still swapping in the new panel waits for it to settle:
+  // clicking a form htmx has not wired up yet would submit it as a full page load.
+  var pendingKey = null;
+  var BUSY = ".htmx-request, .htmx-swapping, .htmx-added, .htmx-settling";
+
+  function press(key) {
+    var panel = document.getElementById("triage-panel");
+    if (!panel) return false;
+    var button = panel.querySelector('[data-key="' + CSS.escape(key) + '"]');
+    if (!button || button.disabled) return false;
+    if (panel.matches(BUSY) || panel.querySelector(BUSY)) {
+      pendingKey = key;
+      return true;
+    }
+    button.click();
+    return true;
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-    var panel = document.getElementById("triage-panel");
-    if (!panel) return;
-    var button = panel.querySelector('[data-key="' + CSS.escape(event.key.toLowerCase()) + '"]');
-    if (button && !button.disabled) {
-      event.preventDefault();
-      button.click();
-    }
+    if (press(event.key.toLowerCase())) event.preventDefault();
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var key = pendingKey;
+    pendingKey = null;
+    if (key) press(key);
   });
 
   function tick() {

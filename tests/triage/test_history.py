@@ -205,3 +205,19 @@ def test_demo_history_is_made_through_the_services(samples, engineer):
     assert generate_history(sessions=25, days=30, seed=3) == 25
     assert TriageSession.objects.count() == 25
     assert TriageSession.objects.filter(status="finished").count() >= 20
+
+
+def test_history_page_queries_do_not_grow(lead_client, history, founding, engineer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        lead_client.get("/history/")
+        with CaptureQueriesContext(connection) as ctx:
+            lead_client.get("/history/", {"sort": "-minutes_to_diagnosis"})
+        return len(ctx.captured_queries)
+
+    small = count()
+    for i in range(40):
+        session_start(runbook=founding, user=engineer, incident_ref=f"MORE-{i}")
+    assert count() == small

@@ -1,0 +1,167 @@
+"""Uploaded runbook files and ``.zip`` archives → SourceFiles for the importer. No ORM.
+
+Nothing is ever extracted to disk: archive members are read into memory, with bounded reads,
+and their paths are only used to name slugs. Still, a path that would escape a folder
+(absolute, a drive letter, ``..``) refuses the archive, and limits on the number of files
+and on the total uncompressed bytes stop zip bombs before they expand.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from kb.markdown_io import MAX_RUNBOOK_BYTES, RunbookParseError, normalise_slug, slug_from_path
+from kb.sources import RUNBOOK_SUFFIXES, FileError, SourceFile
+
+ZIP_SUFFIX = ".zip"
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # one uploaded file, zip or not, as sent
+MAX_ZIP_FILES = 500  # runbook files in one archive
+MAX_ZIP_ENTRIES = 5000  # every entry, folders and skipped files included
+MAX_ZIP_TOTAL_BYTES = 50 * 1024 * 1024  # uncompressed runbook bytes in one archive
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    upload_bytes: int = MAX_UPLOAD_BYTES
+    zip_files: int = MAX_ZIP_FILES
+    zip_entries: int = MAX_ZIP_ENTRIES
+    zip_total_bytes: int = MAX_ZIP_TOTAL_BYTES
+    file_bytes: int = MAX_RUNBOOK_BYTES
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str  # as the browser sent it
+    size: int
+    stream: BinaryIO
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n} byte"
+
+
+def _slug(relative: str, prefix: str) -> str:
+    slug = slug_from_path(relative)
+    return f"{prefix}/{slug}" if prefix else slug
+
+
+def uploads_to_sources(
+    uploads: list[Upload], *, prefix: str = "", limits: UploadLimits | None = None
+) -> tuple[list[SourceFile], list[FileError]]:
+    """Runbook files become one source each; a zip becomes one per runbook file inside.
+
+    ``prefix`` (a folder such as ``cloud``) goes before every slug.
+    """
+    limits = limits or UploadLimits()
+    prefix = normalise_slug(prefix)
+    sources: list[SourceFile] = []
+    errors: list[FileError] = []
+    for upload in uploads:
+        name = posixpath.basename(upload.name.replace("\\", "/")) or "upload"
+        suffix = posixpath.splitext(name)[1].lower()
+        if upload.size > limits.upload_bytes:
+            limit = _mb(limits.upload_bytes)
+            errors.append(FileError(name, 1, f"upload is over the {limit} limit"))
+        elif suffix == ZIP_SUFFIX:
+            found, failed = zip_to_sources(upload.stream, name=name, prefix=prefix, limits=limits)
+            sources += found
+            errors += failed
+        elif suffix in RUNBOOK_SUFFIXES:
+            try:
+                data = upload.stream.read(limits.file_bytes + 1)
+                sources.append(SourceFile(name, _slug(name, prefix), data))
+            except RunbookParseError as exc:
+                errors.append(FileError(name, exc.line, exc.message))
+        else:
+            allowed = ", ".join((*RUNBOOK_SUFFIXES, ZIP_SUFFIX))
+            errors.append(FileError(name, 1, f"not a runbook file or a zip ({allowed})"))
+    return sources, errors
+
+
+def _unsafe(path: str) -> bool:
+    return (
+        path.startswith("/")
+        or bool(re.match(r"^[A-Za-z]:", path))
+        or ".." in path.split("/")
+        or "\x00" in path
+    )
+
+
+def _skipped(parts: list[str]) -> bool:
+    """Hidden files and folders (``.git``, macOS ``__MACOSX`` resource forks), non-runbooks."""
+    if any(part.startswith(".") or part == "__MACOSX" for part in parts):
+        return True
+    return posixpath.splitext(parts[-1])[1].lower() not in RUNBOOK_SUFFIXES
+
+
+def zip_to_sources(
+    stream: BinaryIO, *, name: str, prefix: str = "", limits: UploadLimits | None = None
+) -> tuple[list[SourceFile], list[FileError]]:
+    """The runbook files of an archive; a member's path inside it becomes its slug."""
+    limits = limits or UploadLimits()
+    try:
+        archive = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError):
+        return [], [FileError(name, 1, "not a readable .zip archive")]
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > limits.zip_entries:
+            message = f"{len(entries)} entries, over the limit of {limits.zip_entries}"
+            return [], [FileError(name, 1, message)]
+        wanted: list[tuple[zipfile.ZipInfo, str]] = []
+        errors: list[FileError] = []
+        for info in entries:
+            path = info.filename.replace("\\", "/")
+            if _unsafe(path):
+                errors.append(
+                    FileError(f"{name}/{info.filename}", 1, "unsafe path (absolute or '..')")
+                )
+                continue
+            parts = [p for p in path.split("/") if p not in ("", ".")]
+            if info.is_dir() or not parts or _skipped(parts):
+                continue
+            wanted.append((info, "/".join(parts)))
+        if errors:
+            return [], errors
+        if len(wanted) > limits.zip_files:
+            message = f"{len(wanted)} runbook files, over the limit of {limits.zip_files}"
+            return [], [FileError(name, 1, message)]
+        return _read_members(archive, wanted, name=name, prefix=prefix, limits=limits)
+
+
+def _read_members(
+    archive: zipfile.ZipFile,
+    wanted: list[tuple[zipfile.ZipInfo, str]],
+    *,
+    name: str,
+    prefix: str,
+    limits: UploadLimits,
+) -> tuple[list[SourceFile], list[FileError]]:
+    sources: list[SourceFile] = []
+    errors: list[FileError] = []
+    total = 0
+    for info, relative in wanted:
+        shown = f"{name}/{relative}"
+        if info.flag_bits & 0x1:
+            errors.append(FileError(shown, 1, "encrypted; upload it without a password"))
+            continue
+        try:
+            with archive.open(info) as member:
+                # One byte past the limit, so an oversized file is refused by the importer.
+                data = member.read(limits.file_bytes + 1)
+        except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError) as exc:
+            errors.append(FileError(shown, 1, f"cannot be read from the archive ({exc})"))
+            continue
+        total += len(data)
+        if total > limits.zip_total_bytes:
+            limit = _mb(limits.zip_total_bytes)
+            return [], [FileError(name, 1, f"expands to more than {limit}; split it")]
+        try:
+            sources.append(SourceFile(shown, _slug(relative, prefix), data))
+        except RunbookParseError as exc:
+            errors.append(FileError(shown, exc.line, exc.message))
+    return sources, errors

@@ -1,0 +1,67 @@
+"""Security headers on every page, and production settings that pass check --deploy."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/healthz", "/"])
+def test_every_response_carries_security_headers(client, url):
+    response = client.get(url)
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+def test_pages_have_no_inline_script_or_style(engineer_client, samples):
+    for url in ["/", "/runbooks/", "/runbooks/graph/", "/tree/cloud/kubernetes/", "/search/?q=dns"]:
+        html = engineer_client.get(url).content.decode()
+        assert "<script>" not in html and " onclick=" not in html and " onchange=" not in html
+        assert "<style" not in html and ' style="' not in html, url
+
+
+def deploy_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env |= {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 60 + "-not-a-real-key-9f8e7d6c5b"}
+    return env | extra
+
+
+def test_production_settings_pass_check_deploy():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT,
+        env=deploy_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = deploy_env()
+    env.pop("DJANGO_SECRET_KEY")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_redirects_to_https_and_sets_hsts(settings, client):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    response = client.get("/healthz")
+    assert response.status_code == 301 and response["Location"].startswith("https://")
+    secure = client.get("/healthz", secure=True)
+    assert secure["Strict-Transport-Security"].startswith("max-age=31536000")
