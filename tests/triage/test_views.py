@@ -200,3 +200,19 @@ def test_abandon_and_resume_through_the_page(engineer_client, session):
     engineer_client.post(url(session, "resume"), {"token": str(uuid.uuid4())})
     session.refresh_from_db()
     assert session.status == TriageSession.Status.OPEN
+
+
+def test_changing_an_earlier_answer_records_a_new_step(engineer_client, session, founding):
+    post_step(engineer_client, session, kind="gate", gate="no")
+    first = founding.patterns.get(key="errors-on-all-endpoints-immediately")
+    second = founding.patterns.get(key="errors-only-under-load")
+    post_step(engineer_client, session, kind="pattern", pattern=first.pk)
+    html = engineer_client.get(url(session)).content.decode()
+    assert "Change an earlier answer" in html
+    assert f'name="pattern" value="{second.pk}"' in html
+    post_step(engineer_client, session, kind="pattern", pattern=second.pk)
+    html = engineer_client.get(url(session)).content.decode()
+    assert "Pattern: Errors only under load" in html
+    patterns = list(session.steps.filter(kind="pattern").order_by("created_at"))
+    assert [p.pattern_id for p in patterns] == [first.pk, second.pk]
+    assert patterns[1].supersedes == patterns[0]
