@@ -76,12 +76,28 @@ def count_queries(client, url: str) -> int:
     return len(ctx.captured_queries)
 
 
+EDITOR_PAGES = [
+    "/runbooks/big/main/edit/",
+    "/runbooks/big/main/history/",
+    "/runbooks/big/main/links/",
+    "/runbooks/health/",
+    "/runbooks/new/",
+    "/alerts/unmapped/",
+]
+
+
 @pytest.fixture
-def counts_for(engineer_client, engineer):
+def counts_for(engineer_client, engineer, make_user):
+    from django.test import Client
+
+    editor = Client()
+    editor.force_login(make_user("eddie", "editor"))
+
     def run(n: int) -> dict[str, int]:
         build_kb(n)
         counts = {url: count_queries(engineer_client, url) for url in PAGES}
         counts["triage"] = count_queries(engineer_client, session_url(engineer))
+        counts |= {url: count_queries(editor, url) for url in EDITOR_PAGES}
         return counts
 
     return run
