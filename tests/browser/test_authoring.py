@@ -61,7 +61,7 @@ def test_edit_with_live_preview_then_history_diff_and_restore(
     expect(causes.first).to_contain_text(NEW_DETAIL)
     expect(causes.first.locator(".badge")).to_have_text("kept")  # same key: same cause
     assert page.evaluate("window.__marker") == 1, "the preview reloaded the page"
-    page.screenshot(path=artifacts / "authoring-edit.png", full_page=True)
+    page.screenshot(path=artifacts / "authoring-edit.png", full_page=True, caret="initial")
 
     # A broken edit shows the line it breaks on; fixing it brings the preview back.
     editor_box.fill("---\ntags: [unclosed\n---\n" + seed_text)
@@ -95,7 +95,7 @@ def test_edit_with_live_preview_then_history_diff_and_restore(
     page.get_by_label("compare to revision 2").check()
     expect(diff.locator("tr.diff-add")).to_contain_text(NEW_DETAIL)
     assert page.evaluate("window.__marker") == 2
-    page.screenshot(path=artifacts / "authoring-history.png", full_page=True)
+    page.screenshot(path=artifacts / "authoring-history.png", full_page=True, caret="initial")
 
     # Restoring the first revision makes a third with the first one's text.
     page.get_by_role("button", name="Restore r1").click()

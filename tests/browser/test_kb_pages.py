@@ -104,7 +104,7 @@ def test_runbook_page_walk_tree_into_drill_path_and_back(
     expect(drills.get_by_role("link", name=KUBERNETES_TITLE)).to_have_attribute(
         "href", "/runbooks/cloud/kubernetes/"
     )
-    page.screenshot(path=artifacts / "runbook.png", full_page=True)
+    page.screenshot(path=artifacts / "runbook.png", full_page=True, caret="initial")
 
     # Into its decision tree.
     page.get_by_role("link", name="Decision tree").click()
@@ -159,7 +159,7 @@ def test_runbook_page_walk_tree_into_drill_path_and_back(
     expect(nested.locator("li.node-cause").first).to_be_visible()
     expect(pattern).to_have_class(OPEN)  # the outer branch is still open
     assert_same_document(page)
-    page.screenshot(path=artifacts / "tree-expanded.png", full_page=True)
+    page.screenshot(path=artifacts / "tree-expanded.png", full_page=True, caret="initial")
 
     # "Into" the drilled runbook as its own page, then "back" by the breadcrumb.
     subtree.locator(".subtree-head a").click()
@@ -172,7 +172,7 @@ def test_runbook_page_walk_tree_into_drill_path_and_back(
     expect(page).to_have_url(re.compile(rf"/tree/{SEED_SLUG}/(\?.*)?$"))
     expect(page.locator("h1")).to_contain_text(FOUNDING_TITLE)
     expect(tree_node(page, "pattern", "Errors on all endpoints immediately")).to_be_visible()
-    page.screenshot(path=artifacts / "tree.png", full_page=True)
+    page.screenshot(path=artifacts / "tree.png", full_page=True, caret="initial")
 
     assert_no_errors(page_events)
 
@@ -303,7 +303,7 @@ def test_search_finds_word_from_a_check_as_you_type(page, login, runbooks, artif
     expect(hit.locator("mark")).to_have_text(re.compile(f"^{CHECK_ONLY_WORD}$", re.I))
     expect(hit).to_contain_text("kubectl get events")
     assert_same_document(page)
-    page.screenshot(path=artifacts / "search.png", full_page=True)
+    page.screenshot(path=artifacts / "search.png", full_page=True, caret="initial")
 
     result.get_by_role("link", name=KUBERNETES_TITLE).click()
     expect(page).to_have_url(full_url(page, f"/runbooks/{slug}/"))
@@ -394,7 +394,7 @@ def test_runbook_hostile_text_runs_no_script(page, login, runbooks, artifacts, p
                 "suspect", "pivot", "reading", "cause2", "check2", "fix2"):  # fmt: skip
         expect(page.locator("main")).to_contain_text(f"zorblax{tag}")
     assert_inert(page, page_events, "runbook page")
-    page.screenshot(path=artifacts / "hostile-runbook.png", full_page=True)
+    page.screenshot(path=artifacts / "hostile-runbook.png", full_page=True, caret="initial")
 
     # The tree: gate, a pattern, a cause, and a drill path loaded inline.
     page.goto("/tree/evil/xss/")
@@ -414,7 +414,7 @@ def test_runbook_hostile_text_runs_no_script(page, login, runbooks, artifacts, p
     drill.locator("a.drill-link").click()
     expect(drill.locator(".subtree li.node-pattern").first).to_be_visible()
     assert_inert(page, page_events, "tree after expanding")
-    page.screenshot(path=artifacts / "hostile-tree.png", full_page=True)
+    page.screenshot(path=artifacts / "hostile-tree.png", full_page=True, caret="initial")
 
     # Search results for a word in every section.
     page.goto("/search/")
@@ -450,7 +450,7 @@ def test_graph_draws_svg_with_node_links(page, login, runbooks, artifacts, page_
     # A missing target is drawn, but not as a link.
     expect(svg).to_contain_text("disk-full")
     expect(svg.locator('a[href*="disk-full"]')).to_have_count(0)
-    page.screenshot(path=artifacts / "graph.png", full_page=True)
+    page.screenshot(path=artifacts / "graph.png", full_page=True, caret="initial")
 
     svg.locator('a[href="/runbooks/cloud/kubernetes/"]').click()
     expect(page).to_have_url(full_url(page, "/runbooks/cloud/kubernetes/"))

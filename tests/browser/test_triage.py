@@ -193,7 +193,7 @@ def test_triage_full_session_records_steps_and_outcome(
     expect(step_log(page)).to_have_count(3)
     assert_same_document(page)
     expect(page).to_have_url(session_url)
-    page.screenshot(path=artifacts / "triage.png", full_page=True)
+    page.screenshot(path=artifacts / "triage.png", full_page=True, caret="initial")
 
     # 4. The outcome: the confirmed cause is pre-selected.
     settled(page)
@@ -216,7 +216,7 @@ def test_triage_full_session_records_steps_and_outcome(
     expect(panel(page).locator(".crumbs")).to_contain_text("finished")
     assert_same_document(page)
     expect(page).to_have_url(session_url)
-    page.screenshot(path=artifacts / "triage-finished.png", full_page=True)
+    page.screenshot(path=artifacts / "triage-finished.png", full_page=True, caret="initial")
 
     # The JSON: every step in order, with timestamps, and the outcome.
     data = session_json(page, session_id)
@@ -350,7 +350,7 @@ def test_triage_drill_into_runbook_and_back_in_one_session(
     answer_gate_no(page)  # the Kubernetes runbook's own gate
     expect(panel(page).locator("h1")).to_have_text(KUBERNETES_TITLE)
     expect(pattern_button(page, "CrashLoopBackOff")).not_to_have_count(0)
-    page.screenshot(path=artifacts / "triage-drilled.png", full_page=True)
+    page.screenshot(path=artifacts / "triage-drilled.png", full_page=True, caret="initial")
 
     back = answer(page, re.compile(r"^← Back to "))
     expect(back).to_have_count(1)
