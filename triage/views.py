@@ -1,4 +1,5 @@
 import json
+import uuid
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -67,10 +68,15 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_session(request, _session_or_404(pk))
 
 
-def _after_post(request: HttpRequest, session: TriageSession, action) -> HttpResponse:
-    """Run a write; answer htmx with the re-rendered panel, plain forms with a redirect."""
+def _session_post(request: HttpRequest, pk: int, form_class, write) -> HttpResponse:
+    """Validate the form, run one write; answer htmx with the re-rendered panel and plain
+    forms with a redirect. ``write(session, user, form)`` raises TriageError to refuse."""
+    session = _session_or_404(pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _render_session(request, session, error=first_error(form), status=400)
     try:
-        action()
+        write(session, request.user, form)
     except TriageError as exc:
         fresh = _session_or_404(session.pk)
         return _render_session(request, fresh, error=exc.message, status=exc.status)
@@ -79,68 +85,44 @@ def _after_post(request: HttpRequest, session: TriageSession, action) -> HttpRes
     return _render_session(request, _session_or_404(session.pk))
 
 
-def _invalid(request: HttpRequest, session: TriageSession, form) -> HttpResponse:
-    return _render_session(request, session, error=first_error(form), status=400)
+def _token(form) -> uuid.UUID:
+    return form.cleaned_data["token"]
 
 
 @require_POST
 @role_required("engineer")
 def session_step(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _session_or_404(pk)
-    form = StepForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, session, form)
-    token, answer = form.cleaned_data["token"], form.answer()
-    return _after_post(
-        request,
-        session,
-        lambda: step_record(session=session, user=request.user, token=token, answer=answer),
-    )
+    def write(session, user, form):
+        step_record(session=session, user=user, token=_token(form), answer=form.answer())
+
+    return _session_post(request, pk, StepForm, write)
 
 
 @require_POST
 @role_required("engineer")
 def session_join_view(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _session_or_404(pk)
-    form = TokenForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, session, form)
-    token = form.cleaned_data["token"]
-    return _after_post(
-        request, session, lambda: session_join(session=session, user=request.user, token=token)
-    )
+    def write(session, user, form):
+        session_join(session=session, user=user, token=_token(form))
+
+    return _session_post(request, pk, TokenForm, write)
 
 
 @require_POST
 @role_required("engineer")
 def session_abandon(request: HttpRequest, pk: int, abandoned: bool = True) -> HttpResponse:
-    session = _session_or_404(pk)
-    form = TokenForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, session, form)
-    token = form.cleaned_data["token"]
-    return _after_post(
-        request,
-        session,
-        lambda: session_set_abandoned(
-            session=session, user=request.user, token=token, abandoned=abandoned
-        ),
-    )
+    def write(session, user, form):
+        session_set_abandoned(session=session, user=user, token=_token(form), abandoned=abandoned)
+
+    return _session_post(request, pk, TokenForm, write)
 
 
 @require_POST
 @role_required("engineer")
 def session_finish_view(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _session_or_404(pk)
-    form = OutcomeForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, session, form)
-    token, outcome = form.cleaned_data["token"], form.outcome()
-    return _after_post(
-        request,
-        session,
-        lambda: session_finish(session=session, user=request.user, token=token, outcome=outcome),
-    )
+    def write(session, user, form):
+        session_finish(session=session, user=user, token=_token(form), outcome=form.outcome())
+
+    return _session_post(request, pk, OutcomeForm, write)
 
 
 @role_required("engineer")
