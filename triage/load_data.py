@@ -25,7 +25,6 @@ JOIN step of ``session_join`` and the ABANDON step of ``session_set_abandoned`` 
 from __future__ import annotations
 
 import random
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -41,7 +40,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from kb.models import Cause, Check, FixPattern, Pattern, Runbook
+from kb.models import Cause, Pattern, Runbook
 from kb.services import runbooks_import
 from kb.sources import SourceFile
 from triage import learning
@@ -145,6 +144,8 @@ def generate(
         f"runbooks: {report.runbooks_created} created, {report.runbooks_updated} updated, "
         f"{report.runbooks_unchanged} unchanged ({report.import_seconds:.1f} s)"
     )
+    if sessions <= 0:
+        return report
     existing = TriageSession.objects.count()
     if existing >= sessions:
         report.skipped_sessions = True
@@ -156,8 +157,6 @@ def generate(
             "asked for. generate_load_data only fills an empty history: use a fresh database "
             "(or delete the sessions) and run it again."
         )
-    if sessions <= 0:
-        return report
 
     world = World.build([f.slug for f in files], seed=seed, engineers=engineers)
     report.users = len(world.users)
@@ -250,9 +249,7 @@ def _load_users(count: int) -> list[User]:
         names_for = ["engineer"] + (["editor", "lead"] if i % 10 == 9 else [])
         wanted += [(user.pk, groups[n].pk) for n in names_for if n in groups]
     have = set(
-        through.objects.filter(user_id__in=[u.pk for u in users]).values_list(
-            "user_id", "group_id"
-        )
+        through.objects.filter(user_id__in=[u.pk for u in users]).values_list("user_id", "group_id")
     )
     through.objects.bulk_create(
         [through(user_id=u, group_id=g) for u, g in wanted if (u, g) not in have]
@@ -317,7 +314,6 @@ class Writer:
 
 class ServicesWriter(Writer):
     """Every write through ``triage.services``: the reference the bulk writer must match."""
-
 
     def start(self, runbook, owner, incident_ref, at):
         row = session_start(runbook=runbook, user=owner, incident_ref=incident_ref, at=at)
@@ -599,7 +595,11 @@ class BulkWriter(Writer):
             ):
                 cursor.execute(sql)
         for model in (RunbookStat, CauseStat, CheckStat, DetectionStat):
-            assert not model.objects.exists(), "statistics exist without sessions"
+            if model.objects.exists():
+                raise LoadDataRefused(
+                    f"{model.__name__} rows exist without any session: run "
+                    "`manage.py rebuild_rankings` (which clears them) and try again."
+                )
         self.stats.save()
 
 
@@ -767,7 +767,9 @@ class Simulation:
         if runbook.not_the_issue_condition or list(runbook.pivots.all()):
             self.answer(sim, StepInput(kind="gate", gate_holds=False))
         patterns = _active(runbook.patterns)
-        matching = [p for p in patterns if true_cause.pk in {k.cause_id for k in p.cause_links.all()}]
+        matching = [
+            p for p in patterns if true_cause.pk in {k.cause_id for k in p.cause_links.all()}
+        ]
         roll = rng.random()
         if matching and roll < 0.75:
             pattern: Pattern | None = rng.choice(matching)
@@ -844,7 +846,6 @@ class Simulation:
             outcome = OutcomeInput(resolution=rng.choice(["not_a_regression", "abandoned"]))
         self.writer.finish(sim, self.user, self.token(), outcome, self.clock)
         self.finished += 1
-
 
 
 def _cumulative(weights: list[float]) -> list[float]:

@@ -497,7 +497,7 @@ OPEN_QUESTIONS = (
     "Can the first check be automated into the alert itself?",
 )
 READING = (
-    "Site Reliability Engineering (Beyer, Jones, Petoff, Murphy), chapter on effective troubleshooting",
+    "Site Reliability Engineering (Beyer et al.), the chapter on effective troubleshooting",
     "The service's architecture decision records",
     "Postmortems tagged with this runbook",
     "Release Engineering notes on safe rollbacks",
@@ -570,12 +570,12 @@ def runbook_specs(count: int, seed: int) -> list[RunbookSpec]:
         explicit = {j for j in range(n_checks) if rng.random() < 0.4}
         patterns = rng.sample(modes, max(2, min(len(modes), rng.randint(2, 6))))
 
-        def other(same_category: bool) -> str:
+        def other(same_category: bool, rng=rng, category=category, slug=slug) -> str:
             pool = by_category[category] if same_category else slugs
             choice = rng.choice(pool)
             return choice if choice != slug or len(pool) == 1 else rng.choice(pool)
 
-        def maybe_missing(target: str, chance: float) -> str:
+        def maybe_missing(target: str, chance: float, rng=rng, category=category) -> str:
             if rng.random() < chance:
                 return f"{category}/{slugify(rng.choice(TEAMS))}-playbook-{rng.randint(1, 99)}"
             return target
@@ -638,7 +638,9 @@ def _checks(spec: RunbookSpec) -> list[tuple[str, str]]:
     """(title with an optional minutes estimate, detail), fastest signal first."""
     # Check details do not name the component: shared with every cause, its words would
     # make the importer link each check to every cause.
-    raw = [(m.check, m.check_detail.replace("{comp}", "the service"), m.minutes) for m in spec.modes]
+    raw = [
+        (m.check, m.check_detail.replace("{comp}", "the service"), m.minutes) for m in spec.modes
+    ]
     raw += [(t, d, minutes) for t, d, minutes in spec.general]
     raw.sort(key=lambda c: c[2])
     out = []

@@ -75,13 +75,18 @@ class Command(BaseCommand):
             f"Runbooks: {report.runbooks_created} created, {report.runbooks_updated} updated, "
             f"{report.runbooks_unchanged} unchanged ({report.import_seconds:.1f} s)."
         )
+        if opts["sessions"] == 0:
+            self.stdout.write("Sessions: none asked for.")
+            return
         if report.skipped_sessions:
             self.stdout.write("Sessions: already there, nothing added.")
             return
         verdict = ""
         if report.drift is not None:
             agrees = "agrees" if report.drift <= TOLERANCE else "DRIFTED"
-            verdict = f"; ranking statistics rebuilt, largest difference {report.drift:.3g} ({agrees})"
+            verdict = (
+                f"; ranking statistics rebuilt, largest difference {report.drift:.3g} ({agrees})"
+            )
         self.stdout.write(
             f"Sessions: {report.sessions} ({report.finished} finished), {report.steps} steps, "
             f"{report.outcomes} outcomes, {report.users} engineers in "

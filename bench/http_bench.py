@@ -1,0 +1,337 @@
+"""Requests per second and p50/p99 latency of the main pages, as a ratio to /healthz.
+
+    .venv/bin/python bench/http_bench.py [--runbooks 1000 --sessions 100000] [--duration 10]
+
+Creates its own PostgreSQL database on 127.0.0.1:5432 (user postgres, trust auth; default
+``fieldguide_bench``), migrates, loads ``generate_load_data`` (default 1,000 runbooks and
+20,000 sessions: a few minutes), runs ``collectstatic``, and starts gunicorn with production
+settings (DJANGO_DEBUG=0, whitenoise; only the SSL redirect is off, as behind a TLS proxy).
+Then it logs in as an engineer and a lead and runs ``wrk`` (Debian's package, installed
+when missing and running as root) for ``--duration`` seconds per URL at ``--concurrency``
+connections: /healthz (the ceiling: the same stack doing almost nothing), a runbook page,
+its decision tree, a search, a triage step POST (a check answer with a fresh token each
+time, CSRF cookie and header, as htmx sends it), the history page and a filtered CSV export.
+The full CSV export is timed once. Gunicorn is stopped and the database dropped at the end,
+also on failure or Ctrl-C (``--keep-db`` keeps it and reuses it next time).
+
+Prints a table and writes bench/results/http.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _stack  # noqa: E402
+from _stack import Browser, Gunicorn, log  # noqa: E402
+
+SETUP_CODE = """
+import json, uuid
+from django.contrib.auth.models import Group, User
+from django.db.models import Count
+from kb.models import Runbook
+from triage.models import TriageSession
+from triage.services import StepInput, session_start, step_record
+
+def person(name, groups):
+    user, _ = User.objects.get_or_create(username=name)
+    user.set_password(PASSWORD)
+    user.save()
+    user.groups.set(Group.objects.filter(name__in=groups))
+    return user
+
+engineer = person("bench-engineer", ["engineer"])
+lead = person("bench-lead", ["engineer", "editor", "lead"])
+ranked = list(
+    Runbook.objects.annotate(n=Count("sessions")).order_by("-n", "slug").values_list("slug", "n")
+)
+top_slug, top_n = ranked[0]
+export_slug, export_n = min(ranked, key=lambda r: (abs(r[1] - EXPORT_ROWS), r[0]))
+runbook = Runbook.objects.get(slug=top_slug)
+causes = list(runbook.causes.filter(retired=False))
+checks = list(runbook.checks.filter(retired=False))
+pattern = runbook.patterns.filter(retired=False).first()
+sessions = list(
+    TriageSession.objects.filter(owner=engineer, runbook=runbook, status="open")
+    .values_list("pk", flat=True)
+)
+while len(sessions) < SESSIONS:
+    s = session_start(runbook=runbook, user=engineer, incident_ref=f"BENCH-{len(sessions)}")
+    if runbook.not_the_issue_condition or runbook.pivots.exists():
+        step_record(session=s, user=engineer, token=uuid.uuid4(),
+                    answer=StepInput(kind="gate", gate_holds=False))
+    step_record(session=s, user=engineer, token=uuid.uuid4(),
+                answer=StepInput(kind="pattern", pattern_id=pattern.pk if pattern else None))
+    sessions.append(s.pk)
+print(json.dumps({
+    "runbook": top_slug, "runbook_sessions": top_n,
+    "export_runbook": export_slug, "export_rows": export_n,
+    "sessions": sessions, "pairs": [[k.pk, c.pk] for k in checks for c in causes],
+    "total_sessions": TriageSession.objects.count(), "runbooks": Runbook.objects.count(),
+}))
+"""
+
+STEP_LUA = """
+local sessions = {%(sessions)s}
+local pairs = {%(pairs)s}
+local headers = {
+  ["Cookie"] = "%(cookie)s",
+  ["X-CSRFToken"] = "%(csrf)s",
+  ["Content-Type"] = "application/x-www-form-urlencoded",
+  ["HX-Request"] = "true",
+  ["HX-Target"] = "triage-panel",
+  ["Host"] = "127.0.0.1",
+}
+local function hex4() return string.format("%%04x", math.random(0, 65535)) end
+local function uuid4()
+  return hex4() .. hex4() .. "-" .. hex4() .. "-4" .. string.sub(hex4(), 2) .. "-" ..
+    string.format("%%04x", 32768 + math.random(0, 16383)) .. "-" .. hex4() .. hex4() .. hex4()
+end
+function init(args)
+  math.randomseed(os.time() + %(salt)d)
+end
+request = function()
+  local s = sessions[math.random(#sessions)]
+  local p = pairs[math.random(#pairs)]
+  local body = "token=" .. uuid4() .. "&kind=check&check_id=" .. p[1] .. "&cause=" .. p[2] ..
+    "&result=inconclusive&minutes=" .. math.random(1, 30)
+  return wrk.format("POST", "/triage/" .. s .. "/step/", headers, body)
+end
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runbooks", type=int, default=1000)
+    parser.add_argument("--sessions", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per URL")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--db", default="fieldguide_bench")
+    parser.add_argument("--keep-db", action="store_true", help="keep (and reuse) the database")
+    parser.add_argument("--export-rows", type=int, default=500, help="filtered CSV size")
+    args = parser.parse_args()
+    _stack.install_signal_handlers()
+    wrk = ensure_wrk()
+    password = secrets.token_urlsafe(16)
+    server = None
+    results: dict = {
+        "machine": _stack.machine(),
+        "load_average_before": _stack.load_average(),
+        "runbooks": args.runbooks,
+        "sessions": args.sessions,
+        "concurrency": args.concurrency,
+        "duration_s": args.duration,
+        "gunicorn_workers": args.workers,
+    }
+    try:
+        reuse = args.keep_db and _stack.database_exists(args.db)
+        if not reuse:
+            log(f"creating database {args.db}")
+            _stack.create_database(args.db)
+        env = _stack.production_env(args.db)
+        _stack.manage(env, "migrate", "-v0")
+        log(f"loading {args.runbooks} runbooks and {args.sessions} sessions")
+        started = time.perf_counter()
+        _stack.manage(
+            env,
+            "generate_load_data",
+            f"--runbooks={args.runbooks}",
+            f"--sessions={args.sessions}",
+            f"--seed={args.seed}",
+        )
+        results["load_seconds"] = round(time.perf_counter() - started, 1)
+        _stack.manage(env, "collectstatic", "--noinput", "-v0")
+        code = SETUP_CODE.replace("PASSWORD", repr(password))
+        code = code.replace("EXPORT_ROWS", str(args.export_rows)).replace("SESSIONS", "32")
+        setup = _stack.django_json(env, code)
+        results["data"] = {k: v for k, v in setup.items() if k not in ("sessions", "pairs")}
+        log(f"starting gunicorn ({args.workers} workers)")
+        server = Gunicorn(env, workers=args.workers).start()
+        engineer, lead = Browser(server.port), Browser(server.port)
+        engineer.login("bench-engineer", password)
+        lead.login("bench-lead", password)
+        slug = setup["runbook"]
+        export = setup["export_runbook"]
+        targets = [
+            ("/healthz", "/healthz", None, None),
+            ("runbook page", f"/runbooks/{slug}/", engineer, None),
+            ("decision tree", f"/tree/{slug}/", engineer, None),
+            ("search", "/search/?q=connection+pool", engineer, None),
+            ("triage step POST", None, engineer, "step"),
+            ("history (lead)", "/history/", lead, None),
+            (
+                f"CSV export, one runbook ({setup['export_rows']} rows)",
+                "/history/export.csv?" + urllib.parse.urlencode({"runbook": export}),
+                lead,
+                None,
+            ),
+        ]
+        results["urls"] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, url, who, special in targets:
+                script = None
+                if special == "step":
+                    script = Path(tmp) / "step.lua"
+                    script.write_text(step_lua(setup, engineer))
+                    url = f"/triage/{setup['sessions'][0]}/"
+                check_page(server.port, who, url, name)
+                log(f"wrk {name}: {url if special is None else 'POST /triage/<id>/step/'}")
+                stats = run_wrk(wrk, server.port, url, who, script, args)
+                stats["url"] = url if special is None else "POST /triage/<id>/step/ (check)"
+                results["urls"][name] = stats
+        results["full_csv_export"] = full_export(lead)
+        results["load_average_after"] = _stack.load_average()
+    finally:
+        if server is not None:
+            server.stop()
+        if not args.keep_db:
+            log(f"dropping database {args.db}")
+            _stack.drop_database(args.db)
+    ceiling = results["urls"]["/healthz"]["requests_per_s"]
+    for stats in results["urls"].values():
+        stats["ratio_to_healthz"] = round(stats["requests_per_s"] / ceiling, 3) if ceiling else 0
+    print_table(results)
+    path = _stack.write_results("http.json", results)
+    print(f"written {path.relative_to(_stack.ROOT)}")
+    bad = [n for n, s in results["urls"].items() if s["non_2xx_3xx"] or s["socket_errors"]]
+    if bad:
+        print(f"non-2xx/3xx responses or socket errors on: {', '.join(bad)}")
+    return 0
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    import os
+
+    if os.geteuid() != 0:
+        sys.exit("wrk is not installed: apt-get install -y wrk")
+    log("installing wrk (Debian package)")
+    if subprocess.run(["apt-get", "install", "-y", "wrk"], check=False).returncode != 0:
+        subprocess.run(["apt-get", "update"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=True)
+    return shutil.which("wrk") or sys.exit("wrk still missing after apt-get install")
+
+
+def step_lua(setup: dict, who: Browser) -> str:
+    return STEP_LUA % {
+        "sessions": ", ".join(str(s) for s in setup["sessions"]),
+        "pairs": ", ".join(f"{{{k}, {c}}}" for k, c in setup["pairs"]),
+        "cookie": who.cookie_header(),
+        "csrf": who.cookies["csrftoken"],
+        "salt": secrets.randbelow(1_000_000),
+    }
+
+
+def check_page(port: int, who: Browser | None, url: str, name: str) -> None:
+    if who is None:
+        status, _h, _b = _stack.request("GET", port, url)
+    else:
+        status, _h, _b = who.get(url)
+    if status != 200:
+        raise RuntimeError(f"{name}: GET {url} answered {status}, not 200")
+
+
+def run_wrk(wrk: str, port: int, url: str, who: Browser | None, script, args) -> dict:
+    cmd = [
+        wrk,
+        "-t1",
+        f"-c{args.concurrency}",
+        f"-d{args.duration}s",
+        "--timeout",
+        "30s",
+        "--latency",
+    ]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    elif who is not None:
+        cmd += ["-H", f"Cookie: {who.cookie_header()}"]
+    cmd.append(f"http://127.0.0.1:{port}{url}")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return parse_wrk(out)
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    return round(float(m.group(1)) * UNITS[m.group(2)], 2) if m else float("nan")
+
+
+def parse_wrk(out: str) -> dict:
+    def find(pattern: str, default: str = "0") -> str:
+        m = re.search(pattern, out)
+        return m.group(1) if m else default
+
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    socket = [int(x) for x in errors.groups()] if errors else [0, 0, 0, 0]
+    return {
+        "requests": int(find(r"(\d+) requests in")),
+        "requests_per_s": round(float(find(r"Requests/sec:\s+([\d.]+)")), 1),
+        "p50_ms": _ms(find(r"50%\s+(\S+)", "nan")),
+        "p99_ms": _ms(find(r"99%\s+(\S+)", "nan")),
+        "non_2xx_3xx": int(find(r"Non-2xx or 3xx responses: (\d+)")),
+        "socket_errors": sum(socket),
+        "socket_errors_connect_read_write_timeout": socket,
+    }
+
+
+def full_export(lead: Browser) -> dict:
+    log("timing the full CSV export once")
+    start = time.perf_counter()
+    status, _h, body = lead.get("/history/export.csv")
+    elapsed = time.perf_counter() - start
+    return {
+        "status": status,
+        "rows": max(body.count(b"\n") - 1, 0),
+        "mb": round(len(body) / 1e6, 1),
+        "seconds": round(elapsed, 2),
+    }
+
+
+def print_table(results: dict) -> None:
+    data = results.get("data", {})
+    m = results["machine"]
+    print(
+        f"\nHTTP at {data.get('runbooks', '?'):,} runbooks, {data.get('total_sessions', '?'):,} "
+        f"sessions (PostgreSQL, gunicorn {results['gunicorn_workers']} sync workers, "
+        f"wrk -c{results['concurrency']} {results['duration_s']} s per URL; "
+        f"{m['cpus']} × {m['cpu_model']})"
+    )
+    print(f"{'what':<36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'× healthz':>9} {'errors':>6}")
+    for name, s in results["urls"].items():
+        print(
+            f"{name:<36} {s['requests_per_s']:>8.1f} {s['p50_ms']:>8.1f} {s['p99_ms']:>8.1f} "
+            f"{s['ratio_to_healthz']:>9.3f} {s['non_2xx_3xx'] + s['socket_errors']:>6}"
+        )
+    for name, s in results["urls"].items():
+        if "export" in name:
+            print(f"  {name}: {s['url']}")
+    full = results.get("full_csv_export")
+    if full:
+        print(
+            f"full CSV export (one request): {full['rows']:,} rows, {full['mb']} MB in "
+            f"{full['seconds']} s (HTTP {full['status']})"
+        )
+    print(
+        f"load average before/after: {results['load_average_before']} / "
+        f"{results.get('load_average_after')}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
