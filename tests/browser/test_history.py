@@ -64,7 +64,7 @@ def test_history_filter_sort_page_and_open_a_session(page, lead, history, artifa
     expect(page.locator("#history-table")).to_contain_text("80 sessions")
     page.locator(".pagination a", has_text="2").first.click()
     expect(page).to_have_url(re.compile(re.escape("page=2")))
-    page.screenshot(path=str(artifacts / "history.png", caret="initial"), full_page=True)
+    page.screenshot(path=str(artifacts / "history.png"), full_page=True, caret="initial")
 
     page.locator("table.history tbody tr td a").first.click()
     expect(page.locator("h1")).to_contain_text("Timeline")
@@ -79,7 +79,7 @@ def test_insights_draws_every_chart(page, lead, history, artifacts):
         expect(section.locator("svg.chart rect").first).to_be_attached()
     page.locator("#insight-resolutions summary").click()
     expect(page.locator("#insight-resolutions table.numbers")).to_be_visible()
-    page.screenshot(path=str(artifacts / "insights.png", caret="initial"), full_page=True)
+    page.screenshot(path=str(artifacts / "insights.png"), full_page=True, caret="initial")
 
 
 def test_engineer_is_refused_history(page, login):
