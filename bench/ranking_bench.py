@@ -190,6 +190,9 @@ def summarise(samples: dict, args) -> dict:
             "mean_ms": round(statistics.fmean(ms), 2),
             "p50_ms": round(_pct(ms, 0.50), 2),
             "p99_ms": round(_pct(ms, 0.99), 2),
+            "mean_ms_per_1000": [
+                round(statistics.fmean(ms[i : i + 1000]), 2) for i in range(0, len(ms), 1000)
+            ],
             "mean_ms_first_1000": round(statistics.fmean(ms[:1000]), 2),
             "mean_ms_last_1000": round(statistics.fmean(ms[-1000:]), 2),
             "queries_first_1000": [min(first), max(first)],

@@ -36,3 +36,29 @@ class SecurityHeadersMiddleware:
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """While the database is unreachable (a restart, a failover) answer 503 with
+    Retry-After instead of a 500, so clients and load balancers retry rather than give up.
+    Connections are health-checked (CONN_HEALTH_CHECKS), so service resumes by itself."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import InterfaceError, OperationalError
+        from django.http import HttpResponse
+
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        response = HttpResponse(
+            "The database is unavailable for a moment; nothing was lost. Try again shortly.",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+        response["Retry-After"] = "5"
+        return response

@@ -195,6 +195,11 @@ def record_outcome(session: TriageSession, outcome: Outcome) -> None:
     )
     obs = observe(session, outcome, steps)
     runbook_ids = {obs.runbook_id, obs.cause_runbook_id}
+    # Two sessions finishing at once read and rewrite the same rows: lock every runbook
+    # whose statistics change (checks may live in drilled runbooks), in id order so two
+    # finishes cannot deadlock, before reading them.
+    locked = runbook_ids | {step.runbook_id for step in steps}
+    list(Runbook.objects.select_for_update().filter(pk__in=locked).order_by("pk").values("pk"))
     store = StatsStore(
         runbook_ids,
         {c for c, _r, _m in obs.check_results},

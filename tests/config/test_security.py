@@ -65,3 +65,18 @@ def test_production_redirects_to_https_and_sets_hsts(settings, client):
     assert response.status_code == 301 and response["Location"].startswith("https://")
     secure = client.get("/healthz", secure=True)
     assert secure["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_database_outage_answers_503_with_retry_after(engineer_client, monkeypatch):
+    from django.db.utils import OperationalError
+
+    from kb import selectors
+
+    def down(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(selectors, "runbook_index", down)
+    response = engineer_client.get("/runbooks/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert b"nothing was lost" in response.content

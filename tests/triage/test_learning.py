@@ -249,3 +249,52 @@ def test_guided_triage_recommends_by_learned_efficiency(founding, engineer, engi
     assert "Check whether all instances are on the new version" in box[:600]
     assert "Most likely × fastest" in box
     assert TriageStep.objects.filter(session=session).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_finishes_on_one_runbook_lose_no_statistics(samples, make_user):
+    """Two engineers finishing sessions on the same runbook at the same moment."""
+    import threading
+
+    from django.db import connection as main_connection
+
+    from kb.models import Runbook
+
+    if main_connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL's row locks")
+    founding = Runbook.objects.get(slug="000_131d5d6a3ce7968b")
+    users = [make_user(f"eng{i}", "engineer") for i in range(2)]
+    cause = founding.causes.get(key=LAST)
+    pairs = 10
+    sessions = [session_start(runbook=founding, user=users[i % 2]) for i in range(2 * pairs)]
+    errors = []
+
+    def finish_one(session, user, barrier):
+        from django.db import connection
+
+        try:
+            barrier.wait()
+            session_finish(
+                session=session,
+                user=user,
+                token=uuid.uuid4(),
+                outcome=OutcomeInput(resolution="resolved", cause_id=cause.pk),
+            )
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    for i in range(pairs):
+        barrier = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=finish_one, args=(sessions[2 * i + k], users[k], barrier))
+            for k in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    assert RunbookStat.objects.get(runbook=founding).sessions == 2 * pairs
+    assert rebuild_statistics() <= 1e-9
