@@ -22,8 +22,10 @@ def _partial(request: HttpRequest, template: str, names: set[str]) -> str:
 
 @role_required("engineer")
 def runbook_index(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
-    tag, category = (request.GET.get(k, "").strip()[:100] for k in ("tag", "category"))
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
+    tag, category = (
+        request.GET.get(k, "").replace("\x00", "").strip()[:100] for k in ("tag", "category")
+    )
     context = {
         "categories": selectors.runbook_index(query, tag=tag, category=category),
         "q": query,
@@ -111,7 +113,7 @@ def runbook_graph(request: HttpRequest) -> HttpResponse:
 
 @role_required("engineer")
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:200]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     page, results = selectors.search_runbooks(query, request.GET.get("page", 1))
     context = {"q": query, "page": page, "results": results}
     return render(request, _partial(request, "kb/search.html", {"search-results"}), context)

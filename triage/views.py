@@ -162,7 +162,11 @@ def ranking_decide(request: HttpRequest, slug: str, accept: bool) -> HttpRespons
 
 
 def _filtered_history(request: HttpRequest) -> history.SessionFilter:
-    return history.SessionFilter(request.GET, queryset=history.history_queryset())
+    # PostgreSQL text cannot hold NUL; such a filter value can only be hostile.
+    params = request.GET.copy()
+    for key in params:
+        params.setlist(key, [v.replace("\x00", "")[:200] for v in params.getlist(key)])
+    return history.SessionFilter(params, queryset=history.history_queryset())
 
 
 @role_required("lead")

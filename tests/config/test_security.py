@@ -80,3 +80,83 @@ def test_database_outage_answers_503_with_retry_after(engineer_client, monkeypat
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert b"nothing was lost" in response.content
+
+
+POST_URLS = [
+    "/triage/new/000_131d5d6a3ce7968b/",
+    "/triage/{pk}/step/",
+    "/triage/{pk}/join/",
+    "/triage/{pk}/abandon/",
+    "/triage/{pk}/resume/",
+    "/triage/{pk}/finish/",
+    "/rankings/000_131d5d6a3ce7968b/accept/",
+    "/rankings/000_131d5d6a3ce7968b/dismiss/",
+    "/runbooks/new/",
+    "/runbooks/new/preview/",
+    "/runbooks/new/upload/",
+    "/runbooks/000_131d5d6a3ce7968b/edit/",
+    "/runbooks/000_131d5d6a3ce7968b/edit/preview/",
+    "/runbooks/000_131d5d6a3ce7968b/history/restore/",
+    "/runbooks/000_131d5d6a3ce7968b/links/",
+    "/accounts/logout/",
+]
+
+
+def test_every_post_url_refuses_a_missing_csrf_token(samples, make_user):
+    from django.test import Client
+
+    from kb.models import Runbook
+    from triage.models import TriageStep
+    from triage.services import session_start
+
+    staff = make_user("root", "engineer", "editor", "lead", is_staff=True)
+    session = session_start(runbook=Runbook.objects.get(slug="000_131d5d6a3ce7968b"), user=staff)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff)
+    for url in POST_URLS:
+        response = client.post(url.format(pk=session.pk), {"token": "x", "kind": "note"})
+        assert response.status_code == 403, url
+    assert TriageStep.objects.count() == 0
+    assert Runbook.objects.get(slug="000_131d5d6a3ce7968b").revision == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "' OR 1=1 --",
+        '"; DROP TABLE kb_runbook; --',
+        "%_%",
+        "\\",
+        "a" * 5000,
+        "<script>alert(1)</script>",
+        "\x00",
+    ],
+)
+def test_search_and_filters_survive_hostile_input(engineer_client, samples, make_user, query):
+    from django.test import Client
+
+    from kb.models import Runbook
+
+    assert engineer_client.get("/search/", {"q": query}).status_code == 200
+    assert engineer_client.get("/runbooks/", {"q": query}).status_code == 200
+    lead = Client()
+    lead.force_login(make_user("lena", "lead"))
+    for params in ({"q": query}, {"runbook": query}, {"cause": query}, {"engineer": query}):
+        assert lead.get("/history/", params).status_code in (200, 400), params
+    assert lead.get("/history/", {"started_after": query}).status_code in (200, 400)
+    assert Runbook.objects.count() == 10
+
+
+def test_other_sessions_ids_are_not_writable(engineer_client, samples, make_user):
+    from kb.models import Runbook
+    from triage.services import session_start
+
+    stranger = make_user("sid", "engineer")
+    theirs = session_start(runbook=Runbook.objects.get(slug="cloud/kubernetes"), user=stranger)
+    response = engineer_client.post(
+        f"/triage/{theirs.pk}/step/",
+        {"token": str(__import__("uuid").uuid4()), "kind": "note", "note": "not mine"},
+    )
+    assert response.status_code == 403
+    assert theirs.steps.count() == 0
+    assert engineer_client.post("/triage/999999/step/", {"token": "x"}).status_code == 404
