@@ -99,13 +99,21 @@ def post_alert(base: str, alert: dict) -> None:
         assert response.status == 200
 
 
-def wait_for(condition, timeout: float = 20.0):
+def wait_for(condition, timeout: float = 30.0):
+    """Poll the database until ``condition`` holds. On SQLite the live server shares one
+    in-memory database with this thread, so a read can meet its write lock: try again
+    (Alertmanager likewise retries a notification that got a 503)."""
+    from django.db import OperationalError
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = condition()
+        try:
+            value = condition()
+        except OperationalError:
+            value = None
         if value:
             return value
-        time.sleep(0.25)
+        time.sleep(0.5)
     raise AssertionError("timed out waiting for Fieldguide to be notified")
 
 
