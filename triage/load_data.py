@@ -59,6 +59,7 @@ from triage.models import (
 from triage.services import (
     OutcomeInput,
     StepInput,
+    outcome_row,
     session_finish,
     session_join,
     session_set_abandoned,
@@ -555,19 +556,16 @@ class BulkWriter(Writer):
             end = confirming.created_at if confirming else at
             minutes = round((end - sim.started_at).total_seconds() / 60, 1)
         self._step(sim, TriageStep.Kind.FINISH, user, token, at)
-        result = Outcome(
-            pk=next(self.ids[Outcome]),
+        result = outcome_row(
             session=sim.row,
-            resolution=outcome.resolution,
+            outcome=outcome,
             cause=cause,
-            cause_text=outcome.cause_text.strip()[:500],
             fix=fix,
-            fix_text=outcome.fix_text.strip()[:500],
-            minutes_to_diagnosis=minutes,
-            notes=outcome.notes.strip()[:10000],
-            recorded_by=user,
-            recorded_at=at,
+            minutes=minutes,
+            user=user,
+            at=at,
         )
+        result.pk = next(self.ids[Outcome])
         self.outcomes.append(result)
         sim.row.status = TriageSession.Status.FINISHED
         sim.row.ended_at = at

@@ -358,7 +358,29 @@ def session_finish(
     finish = _control_step(session, user, token, TriageStep.Kind.FINISH)
     finish.created_at = now
     _save_step(session, finish)
-    result = Outcome.objects.create(
+    result = outcome_row(
+        session=session, outcome=outcome, cause=cause, fix=fix, minutes=minutes, user=user, at=now
+    )
+    result.save()
+    session.status = TriageSession.Status.FINISHED
+    session.ended_at = now
+    session.save(update_fields=["status", "ended_at"])
+    learning.record_outcome(session, result)
+    return result
+
+
+def outcome_row(
+    *,
+    session: TriageSession,
+    outcome: OutcomeInput,
+    cause: Cause | None,
+    fix: FixPattern | None,
+    minutes: float | None,
+    user: AbstractBaseUser,
+    at: datetime,
+) -> Outcome:
+    """The (unsaved) Outcome a validated finish writes; load_data's bulk path reuses it."""
+    return Outcome(
         session=session,
         resolution=outcome.resolution,
         cause=cause,
@@ -368,13 +390,8 @@ def session_finish(
         minutes_to_diagnosis=minutes,
         notes=outcome.notes.strip()[:10000],
         recorded_by=user,
-        recorded_at=now,
+        recorded_at=at,
     )
-    session.status = TriageSession.Status.FINISHED
-    session.ended_at = now
-    session.save(update_fields=["status", "ended_at"])
-    learning.record_outcome(session, result)
-    return result
 
 
 def _visited_runbooks(session: TriageSession) -> set[int]:
