@@ -7,4 +7,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import throttling  # noqa: F401  (connects the login-failure signal)
+        from accounts import backends, throttling  # noqa: F401  (throttling connects a signal)
+
+        backends.connect()
