@@ -106,6 +106,8 @@ def production_env(db_name: str, **extra: str) -> dict[str, str]:
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DJANGO_SECURE_SSL_REDIRECT="0",
+        # Production runs with a shared cache (README "Running in production").
+        FIELDGUIDE_CACHE_URL=os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/3"),
         # config.settings plus console logging of 500s (bench/_bench_settings.py).
         DJANGO_SETTINGS_MODULE="_bench_settings",
         PYTHONPATH=os.pathsep.join(

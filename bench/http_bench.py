@@ -121,6 +121,9 @@ def main() -> int:
     parser.add_argument("--db", default="fieldguide_bench")
     parser.add_argument("--keep-db", action="store_true", help="keep (and reuse) the database")
     parser.add_argument("--export-rows", type=int, default=500, help="filtered CSV size")
+    parser.add_argument(
+        "--only", default="", help="comma-separated words: measure only URLs whose name has one"
+    )
     args = parser.parse_args()
     _stack.install_signal_handlers()
     wrk = ensure_wrk()
@@ -178,6 +181,9 @@ def main() -> int:
                 None,
             ),
         ]
+        if args.only:
+            words = args.only.split(",")
+            targets = [t for t in targets if t[0] == "/healthz" or any(w in t[0] for w in words)]
         results["urls"] = {}
         with tempfile.TemporaryDirectory() as tmp:
             for name, url, who, special in targets:
@@ -191,7 +197,8 @@ def main() -> int:
                 stats = run_wrk(wrk, server.port, url, who, script, args)
                 stats["url"] = url if special is None else "POST /triage/<id>/step/ (check)"
                 results["urls"][name] = stats
-        results["full_csv_export"] = full_export(lead)
+        if not args.only:
+            results["full_csv_export"] = full_export(lead)
         results["load_average_after"] = _stack.load_average()
     finally:
         if server is not None:

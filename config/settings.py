@@ -92,6 +92,31 @@ DATABASES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# "default" holds what every worker must see alike: sessions and signed-in users when
+# FIELDGUIDE_CACHE_URL=redis://host:6379/0 names a shared cache (accounts.backends), else
+# nothing that matters across processes. "local" is each process's own memory, for values
+# that are correct wherever they are read: rendered page parts under versioned keys
+# (kb.fragments) and "already recorded this minute" marks.
+_CACHE_URL = os.environ.get("FIELDGUIDE_CACHE_URL", "")
+_LOCAL_CACHE = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fieldguide-local",
+    "OPTIONS": {"MAX_ENTRIES": 5000},
+}
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+        if _CACHE_URL
+        else {**_LOCAL_CACHE, "LOCATION": "fieldguide-default"}
+    ),
+    "local": _LOCAL_CACHE,
+}
+if _CACHE_URL:
+    # A cache every worker shares can also hold sessions (written through to the database)
+    # and signed-in users (dropped on change: accounts.backends).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    AUTHENTICATION_BACKENDS = ["accounts.backends.CachedUserBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class RunbookQuerySet(models.QuerySet):
@@ -53,7 +55,12 @@ class Runbook(models.Model):
     source_hash = models.CharField(max_length=64, blank=True)
     revision = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Every change to a runbook's text saves the runbook, so the newest updated_at is the
+    # knowledge base's version (kb.fragments keys cached page parts on it).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # When triage last changed what it learned from sessions on this runbook. kb does not
+    # read the learning itself (DESIGN.md §2); it only keys cached rankings on this.
+    learned_at = models.DateTimeField(null=True, blank=True)
 
     objects = RunbookQuerySet.as_manager()
 
@@ -339,12 +346,27 @@ class SearchEntry(models.Model):
         return f"{self.runbook_id} {self.section}"
 
 
+class RunbookVisitQuerySet(models.QuerySet):
+    # "Recently viewed" needs minutes, not milliseconds: re-reading a runbook within this
+    # many seconds touches neither the database nor its write lock.
+    REFRESH_SECONDS = 60
+
+    def record(self, *, user, runbook: Runbook) -> None:
+        # Per process: with several workers a visit is written at most once a minute by each.
+        recent = caches["local"]
+        if not recent.add(f"runbook-visit:{user.pk}:{runbook.pk}", True, self.REFRESH_SECONDS):
+            return
+        self.update_or_create(user=user, runbook=runbook, defaults={"visited_at": timezone.now()})
+
+
 class RunbookVisit(models.Model):
     """The last time a user opened a runbook, for "recently viewed"."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="+")
     visited_at = models.DateTimeField(db_index=True)
+
+    objects = RunbookVisitQuerySet.as_manager()
 
     class Meta:
         ordering = ["-visited_at"]

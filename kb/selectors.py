@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import groupby
 from urllib.parse import urlencode
 
+from django.core.cache import caches
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Max, Min, Q, Subquery
 from django.urls import reverse
 
+from kb.fragments import FRAGMENT_SECONDS, fragment_key
 from kb.graph import GraphEdge, GraphLayout, GraphNode, layout_graph
 from kb.models import (
     Connection,
@@ -89,8 +93,54 @@ def recent_runbooks(user, limit: int = 8) -> list[Runbook]:
     return [visit.runbook for visit in visits]
 
 
+def kb_version() -> datetime | None:
+    """The newest change to any runbook: every edit saves its runbook (kb.fragments)."""
+    return Runbook.objects.aggregate(newest=Max("updated_at"))["newest"]
+
+
+def runbooks_with_parts(ids: Iterable[int]) -> dict[int, Runbook]:
+    """``Runbook.objects.with_parts().in_bulk(ids)``, kept in this process's cache until any
+    runbook changes (their links show other runbooks' titles): the guided form reads the
+    same runbooks on every answer. ``learned_at`` changes without an edit, so it is read
+    fresh, with the version, in one query."""
+    newest = Runbook.objects.order_by("-updated_at").values("updated_at")[:1]
+    versions = (
+        Runbook.objects.filter(pk__in=set(ids))
+        .annotate(kb_version=Subquery(newest))
+        .values_list("pk", "learned_at", "kb_version")
+    )
+    learned_at = {pk: learned for pk, learned, _version in versions}
+    keys = {fragment_key("runbook-parts", pk, version): pk for pk, _l, version in versions}
+    local = caches["local"]
+    found = {keys[key]: runbook for key, runbook in local.get_many(list(keys)).items()}
+    missing = learned_at.keys() - found.keys()
+    if missing:
+        fresh = Runbook.objects.with_parts().in_bulk(missing)
+        local.set_many(
+            {key: fresh[pk] for key, pk in keys.items() if pk in fresh}, FRAGMENT_SECONDS
+        )
+        found |= fresh
+    for pk, runbook in found.items():
+        runbook.learned_at = learned_at[pk]
+    return found
+
+
+def runbook_head(slug: str) -> Runbook | None:
+    """The runbook's own header fields and ``kb_version`` (the newest change to any runbook),
+    in one query: enough to serve the page around a cached body (kb.fragments)."""
+    newest = Runbook.objects.order_by("-updated_at").values("updated_at")[:1]
+    return (
+        Runbook.objects.only(
+            "slug", "title", "category", "tags", "revision", "updated_at", "learned_at"
+        )
+        .annotate(kb_version=Subquery(newest))
+        .filter(slug=slug)
+        .first()
+    )
+
+
 def runbook_detail(slug: str) -> Runbook | None:
-    return Runbook.objects.with_parts().prefetch_related("revisions").filter(slug=slug).first()
+    return Runbook.objects.with_parts().filter(slug=slug).first()
 
 
 def tree_runbook(rb: Runbook) -> TreeRunbook:

@@ -3,13 +3,14 @@ import json
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from kb import selectors
 from kb.exporting import runbook_to_dict, runbook_to_markdown
 from kb.extensions import lead_panel, learned_ranking
-from kb.models import RunbookVisit
+from kb.fragments import cached, cached_html, fragment_key
+from kb.models import Runbook, RunbookVisit
 from kb.permissions import has_role, role_required
 from kb.tree import TreeView, build_tree
 
@@ -38,19 +39,30 @@ def runbook_index(request: HttpRequest) -> HttpResponse:
 
 @role_required("engineer")
 def runbook_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    runbook = selectors.runbook_detail(slug)
+    runbook = selectors.runbook_head(slug)
     if runbook is None:
         return render(request, "kb/runbook_missing.html", {"slug": slug}, status=404)
-    RunbookVisit.objects.update_or_create(
-        user=request.user, runbook=runbook, defaults={"visited_at": timezone.now()}
-    )
+    RunbookVisit.objects.record(user=request.user, runbook=runbook)
     context = {
         "runbook": runbook,
-        "backlinks": list(runbook.backlinks()),
-        "learned": learned_ranking(runbook),
+        "body": _runbook_body(runbook),
         "panel": lead_panel(runbook) if has_role(request.user, "lead") else None,
     }
     return render(request, "kb/runbook_detail.html", context)
+
+
+def _runbook_body(head: Runbook) -> str:
+    def render_body() -> str:
+        runbook = selectors.runbook_detail(head.slug)
+        context = {
+            "runbook": runbook,
+            "backlinks": list(runbook.backlinks()),
+            "learned": learned_ranking(runbook),
+        }
+        return render_to_string("kb/_runbook_body.html", context)
+
+    key = fragment_key("runbook-body", head.pk, head.kb_version, head.learned_at)
+    return cached_html(key, render_body)
 
 
 @role_required("engineer")
@@ -73,12 +85,23 @@ def runbook_json(request: HttpRequest, slug: str) -> HttpResponse:
 
 @role_required("engineer")
 def runbook_tree(request: HttpRequest, slug: str) -> HttpResponse:
-    runbook = selectors.runbook_detail(slug)
-    if runbook is None:
+    head = selectors.runbook_head(slug)
+    if head is None:
         return render(request, "kb/runbook_missing.html", {"slug": slug}, status=404)
-    tree_runbook = selectors.tree_runbook(runbook)
-    learned = learned_ranking(runbook)
     view = TreeView.from_request(request, slug)
+    target = request.htmx.target if request.htmx else ""
+    key = fragment_key("tree", head.pk, head.kb_version, head.learned_at, view, target)
+    part, html = cached(key, lambda: _tree_part(request.path, head, view, target or ""))
+    if part != "page":
+        return HttpResponse(html)
+    return render(request, "kb/tree.html", {"runbook": head, "body": html})
+
+
+def _tree_part(path: str, head: Runbook, view: TreeView, target: str) -> tuple[str, str]:
+    """The tree's content ("page"), or the subtree or node an htmx request targets."""
+    runbook = selectors.runbook_detail(head.slug)
+    learned = learned_ranking(runbook)
+    tree_runbook = selectors.tree_runbook(runbook)
     root = build_tree(
         tree_runbook,
         trail=view.trail,
@@ -88,22 +111,22 @@ def runbook_tree(request: HttpRequest, slug: str) -> HttpResponse:
     node = root.find(view.open_id) if view.open_id else None
     if node is not None and view.fold:
         node.expanded = False
-    target = request.htmx.target if request.htmx else ""
-    template = "kb/tree.html"
-    if target and target.startswith("sub-"):
-        template = "kb/tree.html#subtree"
+    part = "page"
+    if target.startswith("sub-"):
+        part = "subtree"
     elif target and node is not None:
-        template = "kb/tree.html#node"
+        part = "node"
     context = {
         **view.context(),
-        "tree_url": request.path,
+        "tree_url": path,
         "runbook": tree_runbook,
         "root": root,
         "node": node,
         "open_path": root.path_to(view.open_id) if view.open_id and not view.fold else [],
         "crumbs": selectors.tree_breadcrumb(view.trail),
     }
-    return render(request, template, context)
+    template = "kb/_tree_body.html" + ("" if part == "page" else f"#{part}")
+    return part, render_to_string(template, context)
 
 
 @role_required("engineer")
@@ -114,9 +137,16 @@ def runbook_graph(request: HttpRequest) -> HttpResponse:
 @role_required("engineer")
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
-    page, results = selectors.search_runbooks(query, request.GET.get("page", 1))
-    context = {"q": query, "page": page, "results": results}
+    page_number = request.GET.get("page", "1")[:20]
+    key = fragment_key("search", selectors.kb_version(), query, page_number)
+    context = {"q": query, "results_html": cached_html(key, lambda: _results(query, page_number))}
     return render(request, _partial(request, "kb/search.html", {"search-results"}), context)
+
+
+def _results(query: str, page_number: str) -> str:
+    page, results = selectors.search_runbooks(query, page_number)
+    context = {"q": query, "page": page, "results": results}
+    return render_to_string("kb/_search_results.html", context)
 
 
 @require_GET

@@ -12,6 +12,15 @@ SAMPLES_DIR = PROJECT_DIR / "samples" / "runbooks"
 DATA_DIR = Path(__file__).resolve().parent / "kb" / "data"
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with nothing cached: rolled-back databases reuse ids."""
+    from django.core.cache import caches
+
+    for name in ("default", "local"):
+        caches[name].clear()
+
+
 @pytest.fixture
 def seed_text() -> str:
     return SEED_PATH.read_text(encoding="utf-8")

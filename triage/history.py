@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import django_filters
 import django_tables2 as tables
+from django.db import connection
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.urls import reverse
 
@@ -72,6 +73,18 @@ class SessionFilter(django_filters.FilterSet):
             | Q(outcome__cause_text__icontains=value)
             | Q(outcome__fix_text__icontains=value)
         )
+
+
+def history_version() -> tuple:
+    """What the history table shows can only change by a new session, step or outcome
+    (all append-only) or a runbook edit (titles): the newest of each, in one query."""
+    tables = [m._meta.db_table for m in (TriageSession, TriageStep, Outcome)]
+    newest = ", ".join(f"(SELECT MAX(id) FROM {t})" for t in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {newest}, (SELECT MAX(updated_at) FROM {Runbook._meta.db_table})"  # noqa: S608
+        )
+        return tuple(cursor.fetchone())
 
 
 def runbook_choices() -> list[tuple[str, str]]:

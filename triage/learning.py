@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from kb.fragments import cached, fragment_key
 from kb.models import Runbook
 from triage import ranking
 from triage.flow import NONE_OF_THESE, FlowRunbook
@@ -200,6 +201,7 @@ def record_outcome(session: TriageSession, outcome: Outcome) -> None:
     # finishes cannot deadlock, before reading them.
     locked = runbook_ids | {step.runbook_id for step in steps}
     list(Runbook.objects.select_for_update().filter(pk__in=locked).order_by("pk").values("pk"))
+    Runbook.objects.filter(pk__in=locked).update(learned_at=timezone.now())
     store = StatsStore(
         runbook_ids,
         {c for c, _r, _m in obs.check_results},
@@ -238,6 +240,7 @@ def rebuild_statistics() -> float:
         for row in rows.values():
             row.pk = None
     fresh.save()
+    Runbook.objects.update(learned_at=timezone.now())
     return drift
 
 
@@ -446,6 +449,13 @@ def runbook_learning(runbook: Runbook, now: datetime | None = None) -> RunbookLe
 def runbook_ranking(runbook: Runbook) -> RunbookLearning:
     """The provider kb calls (settings.FIELDGUIDE_RANKING_PROVIDER)."""
     return runbook_learning(runbook)
+
+
+def current_flow(runbook: Runbook) -> FlowRunbook:
+    """``flow_runbook(runbook)`` as of now, kept in this process's cache until the runbook's
+    text or what was learned about it changes (evidence decays over months, not minutes)."""
+    key = fragment_key("flow", runbook.pk, runbook.updated_at, runbook.learned_at)
+    return cached(key, lambda: flow_runbook(runbook))
 
 
 def flow_runbook(runbook: Runbook, learned: RunbookLearning | None = None) -> FlowRunbook:

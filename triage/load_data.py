@@ -177,7 +177,17 @@ def generate(
     log("rebuilding ranking statistics from the stored sessions")
     report.drift = learning.rebuild_statistics()
     report.rebuild_seconds = time.perf_counter() - started
+    _refresh_planner_statistics(log)
     return report
+
+
+def _refresh_planner_statistics(log: Callable[[str], None]) -> None:
+    """A bulk load outruns autovacuum: until it catches up, PostgreSQL plans with row
+    estimates from the empty tables (hash joins over whole tables for one session's steps)."""
+    if connection.vendor == "postgresql":
+        log("refreshing the query planner's statistics (ANALYZE)")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 # --------------------------------------------------------------------------- the world

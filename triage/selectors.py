@@ -10,9 +10,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from kb.models import Cause, Check, FixPattern, Runbook
+from kb.selectors import runbooks_with_parts
 from triage.alerts import session_alert_json
 from triage.flow import NONE_OF_THESE, Progress, checks_for, progress, runbook_stack
-from triage.learning import flow_runbook
+from triage.learning import current_flow
 from triage.models import Outcome, TriageSession, TriageStep
 from triage.services import can_record, flow_steps
 
@@ -29,11 +30,13 @@ def session_for_page(pk: int) -> TriageSession | None:
 def _steps_prefetch():
     from django.db.models import Prefetch
 
+    # A long session has a hundred steps: leave the runbooks' texts out of every row.
+    heavy = ("summary", "symptom", "front_matter", "not_the_issue_condition", "source_path")
     return Prefetch(
         "steps",
         queryset=TriageStep.objects.select_related(
             "author", "runbook", "pattern", "check_item", "cause", "target"
-        ),
+        ).defer(*(f"{rb}__{name}" for rb in ("runbook", "target") for name in heavy)),
     )
 
 
@@ -72,9 +75,9 @@ class TriagePage:
 def triage_page(session: TriageSession, user) -> TriagePage:
     steps = list(session.steps.all())
     stack_ids = runbook_stack(session.runbook_id, flow_steps(session))
-    runbooks = Runbook.objects.with_parts().in_bulk(set(stack_ids) | _visited_ids(session, steps))
+    runbooks = runbooks_with_parts(set(stack_ids) | _visited_ids(session, steps))
     current = runbooks[stack_ids[-1]]
-    flow = flow_runbook(current)
+    flow = current_flow(current)
     state = progress(flow, flow_steps(session))
     page = TriagePage(
         session=session,

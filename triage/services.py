@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from kb.models import Cause, Check, FixPattern, Pattern, Runbook
 from kb.permissions import has_role
+from kb.selectors import runbooks_with_parts
 from triage import learning
 from triage.flow import FlowStep, progress, runbook_stack
 from triage.models import CheckResult, Outcome, TriageSession, TriageStep
@@ -162,8 +163,11 @@ def step_record(
 
 def _recommended_check(session: TriageSession, runbook_id: int, at: datetime | None) -> int | None:
     """The check the guided form recommended before this answer (for insights)."""
-    runbook = Runbook.objects.with_parts().get(pk=runbook_id)
-    flow = learning.flow_runbook(runbook, learning.runbook_learning(runbook, now=at))
+    runbook = runbooks_with_parts([runbook_id])[runbook_id]
+    if at is None:
+        flow = learning.current_flow(runbook)
+    else:  # replaying history (demo, simulations): as learned at that moment
+        flow = learning.flow_runbook(runbook, learning.runbook_learning(runbook, now=at))
     state = progress(flow, flow_steps(session))
     return state.next_check[1] if state.next_check else None
 

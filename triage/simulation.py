@@ -24,8 +24,7 @@ from kb.models import Runbook
 from kb.services import runbook_import
 from triage import ranking
 from triage.flow import FlowStep, progress
-from triage.learning import runbook_learning
-from triage.selectors import flow_runbook
+from triage.learning import flow_runbook, runbook_learning
 from triage.services import OutcomeInput, StepInput, session_finish, session_start, step_record
 
 WORLDS = ("faithful", "inverted", "drift")

@@ -4,10 +4,12 @@ import uuid
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from kb import selectors as kb_selectors
+from kb.fragments import cached_html, fragment_key
 from kb.models import Runbook
 from kb.permissions import role_required
 from triage import alerts, history, insights, selectors
@@ -171,6 +173,16 @@ def _filtered_history(request: HttpRequest) -> history.SessionFilter:
 
 @role_required("lead")
 def history_page(request: HttpRequest) -> HttpResponse:
+    part = "history-table" if request.htmx and request.htmx.target == "history-table" else ""
+    asked = sorted(request.GET.lists())
+    key = fragment_key("history", history.history_version(), asked, part)
+    html = cached_html(key, lambda: _history_body(request, part))
+    if part:
+        return HttpResponse(html)
+    return render(request, "triage/history.html", {"body": html})
+
+
+def _history_body(request: HttpRequest, part: str) -> str:
     filterset = _filtered_history(request)
     table = history.SessionTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
@@ -180,14 +192,8 @@ def history_page(request: HttpRequest) -> HttpResponse:
         "runbooks": history.runbook_choices(),
         "export_query": request.GET.urlencode(),
     }
-    return render(request, _history_template(request), context)
-
-
-def _history_template(request: HttpRequest) -> str:
-    target = request.htmx.target if request.htmx else None
-    return (
-        "triage/history.html#history-table" if target == "history-table" else "triage/history.html"
-    )
+    template = "triage/_history_body.html" + (f"#{part}" if part else "")
+    return render_to_string(template, context, request)
 
 
 @role_required("lead")

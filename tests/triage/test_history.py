@@ -221,3 +221,29 @@ def test_history_page_queries_do_not_grow(lead_client, history, founding, engine
     for i in range(40):
         session_start(runbook=founding, user=engineer, incident_ref=f"MORE-{i}")
     assert count() == small
+
+
+def test_history_page_shows_a_session_started_after_the_page_was_cached(
+    lead_client, history, engineer, founding
+):
+    before = lead_client.get("/history/").content.decode()
+    assert "INC-77" not in before and "5 sessions" in before
+    session_start(runbook=founding, user=engineer, incident_ref="INC-77")
+    for headers in ({}, HTMX):
+        html = lead_client.get("/history/", **headers).content.decode()
+        assert "INC-77" in html and "6 sessions" in html
+
+
+def test_history_page_shows_an_outcome_recorded_after_the_page_was_cached(
+    lead_client, history, engineer
+):
+    open_session = TriageSession.objects.get(status="open")
+    assert "0 sessions" in lead_client.get("/history/?resolution=abandoned").content.decode()
+    session_finish(
+        session=open_session,
+        user=engineer,
+        token=uuid.uuid4(),
+        outcome=OutcomeInput(resolution="abandoned"),
+    )
+    html = lead_client.get("/history/?resolution=abandoned").content.decode()
+    assert "1 session ·" in html

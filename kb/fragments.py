@@ -1,0 +1,50 @@
+"""Rendered page parts, cached under keys that name every version they depend on.
+
+The expensive part of a runbook page, a decision tree or a search is rendering imported
+text that rarely changes, and many engineers open the same runbook during one incident. So
+those parts are rendered once without the request (nothing in them depends on who looks)
+and cached under a key naming what they were made from:
+
+- the knowledge base version: the newest ``Runbook.updated_at``, since every change to any
+  runbook's text saves that runbook, and runbooks link to and title one another;
+- ``Runbook.learned_at`` for parts that show learned rankings (triage sets it whenever a
+  finished session changes them);
+- the request's own choices (tree path, search words, page).
+
+A change makes new keys and old entries simply age out: there are no invalidation messages,
+so each process keeps its own copies in memory (the "local" cache) and reads them without a
+network round trip. The timeout bounds what the keys leave out: learned evidence
+decaying with time (a half-life of months) and edits made directly in the Django admin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.cache import caches
+from django.utils.safestring import SafeString, mark_safe
+
+FRAGMENT_SECONDS = 300
+T = TypeVar("T")
+
+
+def fragment_key(name: str, *parts: object) -> str:
+    # Hashed: search words are user input, and cache keys must be short and plain.
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
+    return f"fragment:{name}:{digest}"
+
+
+def cached(key: str, render: Callable[[], T]) -> T:
+    local = caches["local"]
+    value = local.get(key)
+    if value is None:
+        value = render()
+        local.set(key, value, FRAGMENT_SECONDS)
+    return value
+
+
+def cached_html(key: str, render: Callable[[], str]) -> SafeString:
+    # Rendered by our own templates, which escape and sanitise everything imported.
+    return mark_safe(cached(key, render))  # noqa: S308
