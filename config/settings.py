@@ -105,7 +105,7 @@ _LOCAL_CACHE = {
 }
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+        {"BACKEND": "config.cache.ReusedClientRedisCache", "LOCATION": _CACHE_URL}
         if _CACHE_URL
         else {**_LOCAL_CACHE, "LOCATION": "fieldguide-default"}
     ),

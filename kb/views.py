@@ -4,12 +4,13 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from kb import selectors
 from kb.exporting import runbook_to_dict, runbook_to_markdown
 from kb.extensions import lead_panel, learned_ranking
-from kb.fragments import cached, cached_html, fragment_key
+from kb.fragments import cached, cached_html, fragment_key, render_shared_page
 from kb.models import Runbook, RunbookVisit
 from kb.permissions import has_role, role_required
 from kb.tree import TreeView, build_tree
@@ -43,12 +44,15 @@ def runbook_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if runbook is None:
         return render(request, "kb/runbook_missing.html", {"slug": slug}, status=404)
     RunbookVisit.objects.record(user=request.user, runbook=runbook)
-    context = {
-        "runbook": runbook,
-        "body": _runbook_body(runbook),
-        "panel": lead_panel(runbook) if has_role(request.user, "lead") else None,
-    }
-    return render(request, "kb/runbook_detail.html", context)
+    if has_role(request.user, "lead"):  # the lead panel counts live sessions
+        context = {"runbook": runbook, "body": _runbook_body(runbook), "panel": lead_panel(runbook)}
+        return render(request, "kb/runbook_detail.html", context)
+    key = fragment_key("runbook-page", runbook.pk, runbook.kb_version, runbook.learned_at)
+
+    def context() -> dict:
+        return {"runbook": runbook, "body": _runbook_body(runbook)}
+
+    return render_shared_page(request, "kb/runbook_detail.html", key, context)
 
 
 def _runbook_body(head: Runbook) -> str:
@@ -94,7 +98,11 @@ def runbook_tree(request: HttpRequest, slug: str) -> HttpResponse:
     part, html = cached(key, lambda: _tree_part(request.path, head, view, target or ""))
     if part != "page":
         return HttpResponse(html)
-    return render(request, "kb/tree.html", {"runbook": head, "body": html})
+
+    def context() -> dict:
+        return {"runbook": head, "body": mark_safe(html)}  # rendered by _tree_part
+
+    return render_shared_page(request, "kb/tree.html", key, context)
 
 
 def _tree_part(path: str, head: Runbook, view: TreeView, target: str) -> tuple[str, str]:

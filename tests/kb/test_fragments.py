@@ -1,5 +1,6 @@
 """Cached page parts (kb.fragments) never show a reader anything stale or anyone else's."""
 
+import re
 import uuid
 
 import pytest
@@ -121,3 +122,55 @@ def test_fragments_search_keeps_each_readers_form_value(engineer_client, alpha):
     again = engineer_client.get("/search/?q=alpha").content.decode()
     assert 'value="alpha"' in first and 'value="alpha"' in again
     assert "Debug: Alpha service refuses connections" in again
+
+
+def csrf_from(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def test_render_shared_page_gives_each_reader_their_name_and_a_working_csrf_token(
+    make_user, samples
+):
+    from django.test import Client
+
+    url = f"/runbooks/{SEED_SLUG}/"
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.force_login(make_user("erin", "engineer"))
+    second.force_login(make_user("ravi", "engineer"))
+    assert ">erin<" in first.get(url).content.decode()  # warms the shared page
+    html = second.get(url).content.decode()
+    assert ">ravi<" in html and ">erin<" not in html
+    token = csrf_from(html)
+    assert html.count(token) == 3  # htmx header, start triage, log out
+    response = second.post(f"/triage/new/{SEED_SLUG}/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and "/triage/" in response["Location"]
+
+
+def test_render_shared_page_escapes_the_readers_name(make_user, client, samples):
+    client.force_login(make_user("<b>x</b>", "engineer"))
+    html = client.get(f"/runbooks/{SEED_SLUG}/").content.decode()
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
+
+
+def test_render_shared_page_shows_flash_messages_once(make_user, client, samples):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.cookie import CookieStorage
+
+    client.force_login(make_user("erin", "engineer"))
+    url = f"/runbooks/{SEED_SLUG}/"
+    client.get(url)  # the shared page is cached without messages
+    storage = CookieStorage(type("R", (), {"COOKIES": {}})())
+    storage.add(constants.SUCCESS, "Saved revision 7.")
+    encoded = storage._encode(storage._queued_messages)
+    client.cookies[CookieStorage.cookie_name] = encoded
+    assert "Saved revision 7." in client.get(url).content.decode()
+    assert "Saved revision 7." not in client.get(url).content.decode()
+
+
+def test_render_shared_page_tree_follows_the_readers_roles(
+    client, engineer_client, make_user, alpha
+):
+    assert "Link health" not in engineer_client.get("/tree/team/alpha/").content.decode()
+    client.force_login(make_user("eddie", "editor"))
+    html = client.get("/tree/team/alpha/").content.decode()
+    assert "Link health" in html and ">eddie<" in html
