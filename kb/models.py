@@ -351,12 +351,14 @@ class RunbookVisitQuerySet(models.QuerySet):
     # many seconds touches neither the database nor its write lock.
     REFRESH_SECONDS = 60
 
-    def record(self, *, user, runbook: Runbook) -> None:
+    def record(self, *, user, runbook_id: int) -> None:
         # Per process: with several workers a visit is written at most once a minute by each.
         recent = caches["local"]
-        if not recent.add(f"runbook-visit:{user.pk}:{runbook.pk}", True, self.REFRESH_SECONDS):
+        if not recent.add(f"runbook-visit:{user.pk}:{runbook_id}", True, self.REFRESH_SECONDS):
             return
-        self.update_or_create(user=user, runbook=runbook, defaults={"visited_at": timezone.now()})
+        self.update_or_create(
+            user=user, runbook_id=runbook_id, defaults={"visited_at": timezone.now()}
+        )
 
 
 class RunbookVisit(models.Model):

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.core.cache import caches
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import Count, Max, Min, Q, Subquery
 from django.urls import reverse
 
@@ -125,18 +126,35 @@ def runbooks_with_parts(ids: Iterable[int]) -> dict[int, Runbook]:
     return found
 
 
-def runbook_head(slug: str) -> Runbook | None:
-    """The runbook's own header fields and ``kb_version`` (the newest change to any runbook),
-    in one query: enough to serve the page around a cached body (kb.fragments).
+@dataclass(frozen=True)
+class RunbookVersion:
+    """The runbook a slug names, and the versions its cached parts are keyed on
+    (kb.fragments). Values are as the database returns them: only ever parts of keys."""
 
-    Written as SQL because it runs on every runbook page and tree: compiling the equivalent
-    queryset took Django twice as long as PostgreSQL took to answer it."""
+    pk: int
+    updated_at: object
+    learned_at: object
+    kb_version: object  # the newest change to any runbook
+
+
+def runbook_version(slug: str) -> RunbookVersion | None:
+    """One query, on every runbook page and tree; written as SQL because building the
+    equivalent queryset took Django longer than PostgreSQL took to answer it."""
     table = Runbook._meta.db_table
-    sql = (
-        f"SELECT id, slug, title, category, tags, revision, updated_at, learned_at, "  # noqa: S608
-        f"(SELECT MAX(updated_at) FROM {table}) AS kb_version FROM {table} WHERE slug = %s"
-    )
-    return next(iter(Runbook.objects.raw(sql, [slug])), None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, updated_at, learned_at, (SELECT MAX(updated_at) FROM {table}) "  # noqa: S608
+            f"FROM {table} WHERE slug = %s",
+            [slug],
+        )
+        row = cursor.fetchone()
+    return RunbookVersion(*row) if row else None
+
+
+def runbook_head(pk: int) -> Runbook:
+    """The fields a runbook page's header shows."""
+    fields = ("slug", "title", "category", "tags", "revision", "updated_at", "learned_at")
+    return Runbook.objects.only(*fields).get(pk=pk)
 
 
 def runbook_detail(slug: str) -> Runbook | None:

@@ -11,7 +11,7 @@ from kb import selectors
 from kb.exporting import runbook_to_dict, runbook_to_markdown
 from kb.extensions import lead_panel, learned_ranking
 from kb.fragments import cached, cached_html, fragment_key, render_shared_page
-from kb.models import Runbook, RunbookVisit
+from kb.models import RunbookVisit
 from kb.permissions import has_role, role_required
 from kb.tree import TreeView, build_tree
 
@@ -40,24 +40,26 @@ def runbook_index(request: HttpRequest) -> HttpResponse:
 
 @role_required("engineer")
 def runbook_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    runbook = selectors.runbook_head(slug)
-    if runbook is None:
+    version = selectors.runbook_version(slug)
+    if version is None:
         return render(request, "kb/runbook_missing.html", {"slug": slug}, status=404)
-    RunbookVisit.objects.record(user=request.user, runbook=runbook)
-    if has_role(request.user, "lead"):  # the lead panel counts live sessions
-        context = {"runbook": runbook, "body": _runbook_body(runbook), "panel": lead_panel(runbook)}
-        return render(request, "kb/runbook_detail.html", context)
-    key = fragment_key("runbook-page", runbook.pk, runbook.kb_version, runbook.learned_at)
+    RunbookVisit.objects.record(user=request.user, runbook_id=version.pk)
 
     def context() -> dict:
-        return {"runbook": runbook, "body": _runbook_body(runbook)}
+        runbook = selectors.runbook_head(version.pk)
+        return {"runbook": runbook, "body": _runbook_body(runbook.slug, version)}
 
+    if has_role(request.user, "lead"):  # the lead panel counts live sessions
+        page = context()
+        page["panel"] = lead_panel(page["runbook"])
+        return render(request, "kb/runbook_detail.html", page)
+    key = fragment_key("runbook-page", version)
     return render_shared_page(request, "kb/runbook_detail.html", key, context)
 
 
-def _runbook_body(head: Runbook) -> str:
+def _runbook_body(slug: str, version: selectors.RunbookVersion) -> str:
     def render_body() -> str:
-        runbook = selectors.runbook_detail(head.slug)
+        runbook = selectors.runbook_detail(slug)
         context = {
             "runbook": runbook,
             "backlinks": list(runbook.backlinks()),
@@ -65,8 +67,7 @@ def _runbook_body(head: Runbook) -> str:
         }
         return render_to_string("kb/_runbook_body.html", context)
 
-    key = fragment_key("runbook-body", head.pk, head.kb_version, head.learned_at)
-    return cached_html(key, render_body)
+    return cached_html(fragment_key("runbook-body", version), render_body)
 
 
 @role_required("engineer")
@@ -89,25 +90,26 @@ def runbook_json(request: HttpRequest, slug: str) -> HttpResponse:
 
 @role_required("engineer")
 def runbook_tree(request: HttpRequest, slug: str) -> HttpResponse:
-    head = selectors.runbook_head(slug)
-    if head is None:
+    version = selectors.runbook_version(slug)
+    if version is None:
         return render(request, "kb/runbook_missing.html", {"slug": slug}, status=404)
     view = TreeView.from_request(request, slug)
     target = request.htmx.target if request.htmx else ""
-    key = fragment_key("tree", head.pk, head.kb_version, head.learned_at, view, target)
-    part, html = cached(key, lambda: _tree_part(request.path, head, view, target or ""))
+    key = fragment_key("tree", version, view, target)
+    part, html = cached(key, lambda: _tree_part(request.path, slug, view, target or ""))
     if part != "page":
         return HttpResponse(html)
 
     def context() -> dict:
-        return {"runbook": head, "body": mark_safe(html)}  # rendered by _tree_part
+        runbook = selectors.runbook_head(version.pk)
+        return {"runbook": runbook, "body": mark_safe(html)}  # rendered by _tree_part
 
     return render_shared_page(request, "kb/tree.html", key, context)
 
 
-def _tree_part(path: str, head: Runbook, view: TreeView, target: str) -> tuple[str, str]:
+def _tree_part(path: str, slug: str, view: TreeView, target: str) -> tuple[str, str]:
     """The tree's content ("page"), or the subtree or node an htmx request targets."""
-    runbook = selectors.runbook_detail(head.slug)
+    runbook = selectors.runbook_detail(slug)
     learned = learned_ranking(runbook)
     tree_runbook = selectors.tree_runbook(runbook)
     root = build_tree(
