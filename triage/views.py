@@ -72,19 +72,19 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _session_post(request: HttpRequest, pk: int, form_class, write) -> HttpResponse:
     """Validate the form, run one write; answer htmx with the re-rendered panel and plain
-    forms with a redirect. ``write(session, user, form)`` raises TriageError to refuse."""
-    session = _session_or_404(pk)
+    forms with a redirect. ``write(session, user, form)`` raises TriageError to refuse.
+    Services lock and re-read the session, so only its row is read before the write."""
+    session = get_object_or_404(TriageSession, pk=pk)
     form = form_class(request.POST)
     if not form.is_valid():
-        return _render_session(request, session, error=first_error(form), status=400)
+        return _render_session(request, _session_or_404(pk), error=first_error(form), status=400)
     try:
         write(session, request.user, form)
     except TriageError as exc:
-        fresh = _session_or_404(session.pk)
-        return _render_session(request, fresh, error=exc.message, status=exc.status)
+        return _render_session(request, _session_or_404(pk), error=exc.message, status=exc.status)
     if not request.htmx:
-        return redirect("triage_session", pk=session.pk)
-    return _render_session(request, _session_or_404(session.pk))
+        return redirect("triage_session", pk=pk)
+    return _render_session(request, _session_or_404(pk))
 
 
 def _token(form) -> uuid.UUID:
