@@ -110,6 +110,25 @@ end
 """
 
 
+SEARCH_LUA = """
+local words = {%(words)s}
+local headers = {["Cookie"] = "%(cookie)s", ["Host"] = "127.0.0.1"}
+function init(args)
+  math.randomseed(os.time() + %(salt)d)
+end
+request = function()
+  local q = words[math.random(#words)] .. "+" .. words[math.random(#words)]
+  return wrk.format("GET", "/search/?q=" .. q .. "&page=" .. math.random(1, 3), headers)
+end
+"""
+# Words the generated runbooks use; two of them and a page make ~4,800 different searches.
+SEARCH_WORDS = (
+    "connection pool timeout disk dns certificate latency queue memory cpu deploy config "
+    "error replica lag cache token network proxy kafka consumer restart leak schema index "
+    "lock tls gateway probe node volume quota retry broker cluster metrics alert"
+).split()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runbooks", type=int, default=1000)
@@ -172,6 +191,7 @@ def main() -> int:
             ("runbook page", f"/runbooks/{slug}/", engineer, None),
             ("decision tree", f"/tree/{slug}/", engineer, None),
             ("search", "/search/?q=connection+pool", engineer, None),
+            ("search, new words each request", "/search/?q=disk", engineer, "varied-search"),
             ("triage step POST", None, engineer, "step"),
             ("history (lead)", "/history/", lead, None),
             (
@@ -192,10 +212,17 @@ def main() -> int:
                     script = Path(tmp) / "step.lua"
                     script.write_text(step_lua(setup, engineer))
                     url = f"/triage/{setup['sessions'][0]}/"
+                elif special == "varied-search":
+                    script = Path(tmp) / "search.lua"
+                    script.write_text(search_lua(engineer))
                 check_page(server.port, who, url, name)
-                log(f"wrk {name}: {url if special is None else 'POST /triage/<id>/step/'}")
+                shown = {
+                    "step": "POST /triage/<id>/step/ (check)",
+                    "varied-search": "/search/?q=<two random words>&page=<1-3>",
+                }.get(special, url)
+                log(f"wrk {name}: {shown}")
                 stats = run_wrk(wrk, server.port, url, who, script, args)
-                stats["url"] = url if special is None else "POST /triage/<id>/step/ (check)"
+                stats["url"] = shown
                 results["urls"][name] = stats
         if not args.only:
             results["full_csv_export"] = full_export(lead)
@@ -239,6 +266,14 @@ def step_lua(setup: dict, who: Browser) -> str:
         "pairs": ", ".join(f"{{{k}, {c}}}" for k, c in setup["pairs"]),
         "cookie": who.cookie_header(),
         "csrf": who.cookies["csrftoken"],
+        "salt": secrets.randbelow(1_000_000),
+    }
+
+
+def search_lua(who: Browser) -> str:
+    return SEARCH_LUA % {
+        "words": ", ".join(f'"{w}"' for w in SEARCH_WORDS),
+        "cookie": who.cookie_header(),
         "salt": secrets.randbelow(1_000_000),
     }
 

@@ -9,7 +9,8 @@ and cached under a key naming what they were made from:
   runbook's text saves that runbook, and runbooks link to and title one another;
 - ``Runbook.learned_at`` for parts that show learned rankings (triage sets it whenever a
   finished session changes them);
-- the request's own choices (tree path, search words, page);
+- for the leads' history table (triage.history), the newest session, step and outcome;
+- the request's own choices (tree path, search words, filters, page);
 - for whole pages (``render_shared_page``), the reader's roles, which decide the links.
 
 A change makes new keys and old entries simply age out: there are no invalidation messages,

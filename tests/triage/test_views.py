@@ -216,3 +216,22 @@ def test_changing_an_earlier_answer_records_a_new_step(engineer_client, session,
     patterns = list(session.steps.filter(kind="pattern").order_by("created_at"))
     assert [p.pattern_id for p in patterns] == [first.pk, second.pk]
     assert patterns[1].supersedes == patterns[0]
+
+
+def test_session_page_shows_a_runbook_edit_made_mid_session(
+    engineer_client, session, founding, seed_text
+):
+    from kb.services import runbook_import
+
+    post_step(engineer_client, session, kind="gate", gate="no")
+    post_step(engineer_client, session, kind="pattern", pattern="none")
+    before = engineer_client.get(url(session)).content.decode()
+    assert "Check whether all instances are on the new version" in before
+    edited = seed_text.replace(
+        "Check whether all instances are on the new version",
+        "Check whether every instance runs the new build",
+    )
+    runbook_import(text=edited, path=f"{founding.slug}.txt")
+    after = engineer_client.get(url(session)).content.decode()
+    assert "Check whether every instance runs the new build" in after
+    assert "Check whether all instances are on the new version" not in after
