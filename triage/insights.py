@@ -14,8 +14,10 @@ from django.db.models import Avg, Count, F, Q
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
+from kb.fragments import cached, fragment_key
 from kb.models import Runbook
 from triage import charts
+from triage.history import history_version
 from triage.models import Outcome, TriageSession, TriageStep
 
 
@@ -184,6 +186,12 @@ class RunbookPanel:
 
 
 def runbook_panel(runbook: Runbook) -> RunbookPanel:
+    """Kept (kb.fragments) until a session, step, outcome or runbook edit changes history."""
+    key = fragment_key("runbook-panel", runbook.pk, history_version())
+    return cached(key, lambda: _runbook_panel(runbook))
+
+
+def _runbook_panel(runbook: Runbook) -> RunbookPanel:
     revision = runbook.revisions.order_by("-number").first()
     revised_at = revision.created_at if revision else None
     outcomes = Outcome.objects.filter(session__runbook=runbook)

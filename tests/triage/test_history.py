@@ -199,6 +199,18 @@ def test_runbook_page_shows_lead_panel_only_to_leads(
     assert "For leads" not in engineer_client.get(f"/runbooks/{founding.slug}/").content.decode()
 
 
+def test_runbook_page_lead_panel_counts_a_session_started_after_it_was_cached(
+    lead_client, history, founding, engineer
+):
+    assert (
+        "3 sessions on this runbook"
+        in lead_client.get(f"/runbooks/{founding.slug}/").content.decode()
+    )
+    session_start(runbook=founding, user=engineer)
+    html = lead_client.get(f"/runbooks/{founding.slug}/").content.decode()
+    assert "For leads: 4 sessions on this runbook, 2 finished" in html
+
+
 def test_demo_history_is_made_through_the_services(samples, engineer):
     from triage.demo_history import generate_history
 
