@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -63,14 +64,15 @@ def cached_html(key: str, render: Callable[[], str]) -> SafeString:
 
 # Per process and random, so no imported text can contain (or forge) them.
 _HOLE = f"fg{secrets.token_hex(12)}"
-CSRF_HOLE, NAME_HOLE = f"{_HOLE}csrf", f"{_HOLE}name"
+CSRF_HOLE, NAME_HOLE, TOKEN_HOLE = f"{_HOLE}csrf", f"{_HOLE}name", f"{_HOLE}token"
 
 
 def render_shared_page(
     request: HttpRequest, template: str, key: str, context: Callable[[], dict]
 ) -> HttpResponse:
     """A whole page that is the same for everyone with the reader's roles, rendered once per
-    key and role set; the reader's own values (CSRF token, name) are filled in per request.
+    key and role set; the reader's own values (CSRF token, name, a fresh one-time form
+    token) are filled in per request.
 
     Rendered without the request, so nothing else about the reader can reach the cache; a
     request with flash messages to show is rendered normally.
@@ -82,11 +84,19 @@ def render_shared_page(
     audience = (tuple(sorted(roles)), user.is_staff)
 
     def render_shell() -> str:
-        reader = {"user": user, "roles": roles, "csrf_token": CSRF_HOLE, "reader_name": NAME_HOLE}
+        reader = {
+            "user": user,
+            "roles": roles,
+            "csrf_token": CSRF_HOLE,
+            "reader_name": NAME_HOLE,
+            "form_token": TOKEN_HOLE,
+        }
         return render_to_string(template, {**context(), **reader})
 
     shell = cached(fragment_key("page", key, audience), render_shell)
-    html = shell.replace(CSRF_HOLE, get_token(request)).replace(
-        NAME_HOLE, escape(user.get_username())
+    html = (
+        shell.replace(CSRF_HOLE, get_token(request))
+        .replace(NAME_HOLE, escape(user.get_username()))
+        .replace(TOKEN_HOLE, str(uuid.uuid4()))
     )
     return HttpResponse(html)

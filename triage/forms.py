@@ -90,6 +90,8 @@ class OutcomeForm(TokenForm):
 
 class StartForm(forms.Form):
     incident_ref = forms.CharField(required=False, max_length=120)
+    # Sent by the runbook page; scripts may leave it out (then every POST starts a session).
+    token = forms.UUIDField(required=False)
 
 
 def first_error(form: forms.Form) -> str:

@@ -41,6 +41,9 @@ class TriageSession(models.Model):
     incident_ref = models.CharField("incident reference", max_length=120, blank=True)
     alert_source = models.CharField(max_length=200, blank=True)
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The start form's one-time token: a retried or double-clicked "Start triage" finds the
+    # session the first request opened instead of opening another.
+    start_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     ended_at = models.DateTimeField(null=True, blank=True)
 
     objects = TriageSessionQuerySet.as_manager()

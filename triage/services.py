@@ -36,18 +36,39 @@ def session_start(
     incident_ref: str = "",
     alert_source: str = "",
     at: datetime | None = None,
+    token: uuid.UUID | None = None,
 ) -> TriageSession:
+    """Open a session. With the start form's ``token``, starting again returns the same one."""
+    if token is not None:
+        existing = _started_with(token, user)
+        if existing is not None:
+            return existing
     revision = runbook.revisions.order_by("-number").first()
     if revision is None:
         raise TriageError("This runbook has no revision to triage against.", 409)
-    return TriageSession.objects.create(
-        runbook=runbook,
-        revision=revision,
-        owner=user,
-        incident_ref=incident_ref.strip()[:120],
-        alert_source=alert_source[:200],
-        started_at=at or timezone.now(),
-    )
+    try:
+        with transaction.atomic():
+            return TriageSession.objects.create(
+                runbook=runbook,
+                revision=revision,
+                owner=user,
+                incident_ref=incident_ref.strip()[:120],
+                alert_source=alert_source[:200],
+                started_at=at or timezone.now(),
+                start_token=token,
+            )
+    except IntegrityError:
+        if token is None:
+            raise
+        # Lost a race with the same token (a retry arriving in parallel): the first one won.
+        return _started_with(token, user)
+
+
+def _started_with(token: uuid.UUID, user: AbstractBaseUser) -> TriageSession | None:
+    session = TriageSession.objects.filter(start_token=token).first()
+    if session is not None and session.owner_id != user.pk:
+        raise TriageError("This start form was already used by someone else.", 409)
+    return session
 
 
 def can_record(session: TriageSession, user: AbstractBaseUser) -> bool:

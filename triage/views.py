@@ -2,7 +2,7 @@ import json
 import uuid
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
@@ -42,8 +42,12 @@ def home(request: HttpRequest) -> HttpResponse:
 def session_new(request: HttpRequest, slug: str) -> HttpResponse:
     runbook = get_object_or_404(Runbook, slug=slug)
     form = StartForm(request.POST)
-    incident_ref = form.cleaned_data["incident_ref"] if form.is_valid() else ""
-    session = session_start(runbook=runbook, user=request.user, incident_ref=incident_ref)
+    if not form.is_valid():
+        return HttpResponseBadRequest(first_error(form), content_type="text/plain")
+    try:
+        session = session_start(runbook=runbook, user=request.user, **form.cleaned_data)
+    except TriageError as exc:
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
     return redirect("triage_session", pk=session.pk)
 
 

@@ -210,3 +210,13 @@ def test_abandoned_session_can_be_resumed_and_finished(session, engineer, record
 
 def test_step_kinds_cover_the_design(session):
     assert {"gate", "pattern", "check", "drill", "note"} <= set(TriageStep.Kind.values)
+
+
+def test_session_start_with_a_used_token_returns_that_session(founding, engineer, other_engineer):
+    token = uuid.uuid4()
+    first = session_start(runbook=founding, user=engineer, token=token)
+    assert session_start(runbook=founding, user=engineer, token=token) == first
+    with pytest.raises(TriageError) as refused:
+        session_start(runbook=founding, user=other_engineer, token=token)
+    assert refused.value.status == 409
+    assert TriageSession.objects.count() == 1

@@ -31,6 +31,29 @@ def test_start_triage_creates_a_session_and_redirects(engineer_client, founding)
     assert session.incident_ref == "INC-7"
 
 
+def test_start_triage_twice_with_one_token_opens_one_session(engineer_client, founding):
+    page = engineer_client.get(f"/runbooks/{founding.slug}/").content.decode()
+    token = re.search(r'name="token" value="([0-9a-f-]{36})"', page).group(1)
+    first = engineer_client.post(f"/triage/new/{founding.slug}/", {"token": token})
+    again = engineer_client.post(f"/triage/new/{founding.slug}/", {"token": token})
+    assert first["Location"] == again["Location"]
+    assert TriageSession.objects.count() == 1
+
+
+def test_start_triage_token_is_fresh_on_every_page_view(engineer_client, founding):
+    def token() -> str:
+        page = engineer_client.get(f"/runbooks/{founding.slug}/").content.decode()
+        return re.search(r'name="token" value="([0-9a-f-]{36})"', page).group(1)
+
+    assert token() != token()  # the page itself is shared and cached
+
+
+def test_start_triage_refuses_a_malformed_token(engineer_client, founding):
+    response = engineer_client.post(f"/triage/new/{founding.slug}/", {"token": "nope"})
+    assert response.status_code == 400 and b"token" in response.content
+    assert not TriageSession.objects.exists()
+
+
 def test_start_triage_needs_post(engineer_client, founding):
     assert engineer_client.get(f"/triage/new/{founding.slug}/").status_code == 405
 
