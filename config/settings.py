@@ -101,7 +101,9 @@ _CACHE_URL = os.environ.get("FIELDGUIDE_CACHE_URL", "")
 _LOCAL_CACHE = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "fieldguide-local",
-    "OPTIONS": {"MAX_ENTRIES": 5000},
+    # Entries are 15-50 kB (a runbook page ~20 kB, a runbook with all its parts ~50 kB):
+    # the default keeps a worker's cache under about 150 MB.
+    "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("FIELDGUIDE_LOCAL_CACHE_ENTRIES", "3000"))},
 }
 CACHES = {
     "default": (
