@@ -7,7 +7,8 @@ Creates its own PostgreSQL database (``fieldguide_lwl`` on 127.0.0.1:5432), impo
 generated runbooks, collects static files and starts gunicorn with production settings
 (2 sync workers by default). Then, per scenario, ``--clients`` threads — one logged-in
 engineer each — walk full sessions for ``--duration`` seconds through the real forms:
-start (POST /triage/new/<slug>/), the gate, a pattern, two to four checks, sometimes a note,
+start (POST /triage/new/<slug>/ with the page's one-time token; one in ten pressed twice,
+which must open one session), the gate, a pattern, two to four checks, sometimes a note,
 and the outcome. Half of the posts are htmx-style (HX-Request, answered with the panel),
 half plain (answered with a redirect). One post in ten is submitted twice with the same
 token, half of those at the same moment from a second thread. A connection error, timeout
@@ -134,7 +135,12 @@ class Engineer(threading.Thread):
         rb = rng.choice(self.runbooks)
         ref = f"LWL-{self.scenario}-{self.index}-{self.sessions}"
         self.sessions += 1
-        status, headers = self.send(f"/triage/new/{rb['slug']}/", {"incident_ref": ref})
+        start = {"incident_ref": ref, "token": str(uuid.uuid4())}
+        status, headers = self.send(f"/triage/new/{rb['slug']}/", start)
+        if rng.random() < 0.1:  # "Start triage" pressed twice: one session (same incident_ref)
+            self.send(f"/triage/new/{rb['slug']}/", start)
+            with self.tally.lock:
+                self.tally.double_submits += 1
         m = re.search(r"/triage/(\d+)/", headers.get("Location", "") if headers else "")
         if status != 302 or not m:
             raise GiveUp(f"start answered {status}")
@@ -301,7 +307,7 @@ def verify(db: str, scenario: str, tally: Tally) -> dict:
         row[0]: row[1:]
         for row in _stack.pg_query(
             db,
-            "SELECT s.id, s.status, o.id IS NOT NULL FROM triage_triagesession s "
+            "SELECT s.id, s.status, o.id IS NOT NULL, s.incident_ref FROM triage_triagesession s "
             "LEFT JOIN triage_outcome o ON o.session_id = s.id WHERE s.incident_ref LIKE %s",
             [prefix + "%"],
         )
@@ -317,6 +323,8 @@ def verify(db: str, scenario: str, tally: Tally) -> dict:
     duplicated = sum(1 for _kind, n in stored.values() if n > 1)
     finishes = Counter(s for s, _t, kind, _n in rows if kind == "finish")
     duplicated += sum(1 for n in finishes.values() if n > 1)
+    starts = Counter(ref for _status, _finished, ref in sessions.values())
+    duplicated += sum(1 for n in starts.values() if n > 1)  # one start, two sessions
     lost = [key for key in tally.acked_steps if key not in stored]
     wrong_kind = [
         key for key, kind in tally.acked_steps.items() if key in stored and stored[key][0] != kind
