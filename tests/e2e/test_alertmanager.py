@@ -143,11 +143,14 @@ def test_alertmanager_opens_one_session_and_resolves_it(alertmanager, live_serve
     assert TriageSession.objects.count() == 1
 
     post_alert(alertmanager, {**alert, "endsAt": datetime.now(UTC).isoformat()})
-    resolved = wait_for(
-        lambda: SessionAlert.objects.filter(session=session, status="resolved").first()
+    # Wait for the last write of the delivery (the finish), not the first (the alert row):
+    # on SQLite this thread shares the live server's connection and can read mid-delivery.
+    finished = wait_for(
+        lambda: TriageSession.objects.filter(pk=session.pk, status="finished").first()
     )
-    assert resolved.resolved_at is not None
-    session.refresh_from_db()
+    resolved = SessionAlert.objects.get(session=session)
+    assert resolved.status == "resolved" and resolved.resolved_at is not None
+    session = finished
     assert session.status == TriageSession.Status.FINISHED
     assert session.outcome.resolution == "resolved_by_alert"
     assert TriageSession.objects.count() == 1
