@@ -49,7 +49,7 @@ def runbook_detail(request: HttpRequest, slug: str) -> HttpResponse:
         runbook = selectors.runbook_head(version.pk)
         return {"runbook": runbook, "body": _runbook_body(runbook.slug, version)}
 
-    if has_role(request.user, "lead"):  # the lead panel counts live sessions
+    if has_role(request.user, "lead"):  # leads' panel is not part of the shared page
         page = context()
         page["panel"] = lead_panel(page["runbook"])
         return render(request, "kb/runbook_detail.html", page)
