@@ -1,4 +1,4 @@
-"""Change one key of a runbook's YAML front matter, keeping the rest of the text as written.
+"""Read a runbook's front matter, and change one key of it keeping the rest as written.
 
 Markdown stays the source of truth (DESIGN.md §4): when an editor confirms cause links in
 the link editor, they are written into the text's ``cause_links:`` front matter, so the
@@ -8,9 +8,12 @@ text alone rebuilds the same runbook. Pure: no ORM.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
+
+from kb.parse_errors import RunbookParseError
 
 FENCE = "---"
 
@@ -90,3 +93,55 @@ def set_front_matter_key(text: str, key: str, value: Any | None) -> str:
             rest = rest[1:]
         return "\n".join(lines[:start] + rest)
     return "\n".join(lines[: start + 1] + new_body + lines[end:])
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    """A runbook's front matter: ``data`` (every key, JSON-safe values) and ``body_start``,
+    the 0-based index of the first line after the closing fence (0 without front matter)."""
+
+    data: dict[str, Any]
+    body_start: int
+
+
+def read_front_matter(lines: list[str]) -> FrontMatter:
+    """Lines of a runbook (BOM stripped, ``\n`` endings) → its FrontMatter.
+
+    Raises RunbookParseError naming the file line of the problem.
+    """
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None or lines[first].strip() != "---":
+        return FrontMatter({}, 0)
+    for end in range(first + 1, len(lines)):
+        if lines[end].strip() in ("---", "..."):
+            break
+    else:
+        raise RunbookParseError("front matter opened with '---' is never closed", first + 1)
+    raw = "\n".join(lines[first + 1 : end])
+    try:
+        data = yaml.safe_load(raw) if raw.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first + 2 + (mark.line if mark else 0)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise RunbookParseError(f"front matter is not valid YAML: {problem}", line) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RunbookParseError("front matter must be a mapping of keys to values", first + 2)
+    # YAML dates and numbers become plain strings so exports stay JSON-safe.
+    clean = {str(k): _json_safe(v) for k, v in data.items()}
+    return FrontMatter(clean, end + 1)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

@@ -22,7 +22,9 @@ from typing import Any
 import yaml
 from django.utils.text import slugify
 
+from kb.front_matter import read_front_matter
 from kb.linking import propose_cause_links
+from kb.parse_errors import RunbookParseError
 
 MAX_RUNBOOK_BYTES = 2 * 1024 * 1024
 MAX_TITLE_CHARS = 300
@@ -75,18 +77,6 @@ SECTION_HEADINGS = {
     "open_questions": "Open Questions",
     "related_reading": "Related reading",
 }
-
-
-class RunbookParseError(ValueError):
-    """Input that cannot become a runbook. ``line`` is 1-based."""
-
-    def __init__(self, message: str, line: int = 1):
-        super().__init__(message)
-        self.message = message
-        self.line = line
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
 
 
 @dataclass
@@ -609,7 +599,8 @@ def parse_runbook(text: str, *, slug: str = "") -> ParsedRunbook:
         raise RunbookParseError("file is empty", 1)
     lines = [line.rstrip().replace("\t", "    ") for line in text.split("\n")]
 
-    front_matter, body_start = _front_matter(lines)
+    fm = read_front_matter(lines)
+    front_matter, body_start = fm.data, fm.body_start
     fenced = _fence_mask(lines)
     if fenced and fenced[-1] in ("open", "in"):
         # An unclosed fence ends at end of file; close it so exports keep it closed.
@@ -695,42 +686,6 @@ def parse_runbook(text: str, *, slug: str = "") -> ParsedRunbook:
     _collect_body_links(rb, link_base)
     _assign_cause_links(rb, front_matter.get("cause_links"))
     return rb
-
-
-def _front_matter(lines: list[str]) -> tuple[dict[str, Any], int]:
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None or lines[first].strip() != "---":
-        return {}, 0
-    for end in range(first + 1, len(lines)):
-        if lines[end].strip() in ("---", "..."):
-            break
-    else:
-        raise RunbookParseError("front matter opened with '---' is never closed", first + 1)
-    raw = "\n".join(lines[first + 1 : end])
-    try:
-        data = yaml.safe_load(raw) if raw.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = first + 2 + (mark.line if mark else 0)
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise RunbookParseError(f"front matter is not valid YAML: {problem}", line) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise RunbookParseError("front matter must be a mapping of keys to values", first + 2)
-    # YAML dates and numbers become plain strings so exports stay JSON-safe.
-    clean = {str(k): _json_safe(v) for k, v in data.items()}
-    return clean, end + 1
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
 
 
 def _section_kind(line: str) -> str | None:
