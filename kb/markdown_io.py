@@ -84,6 +84,7 @@ class ParsedCause:
     key: str
     title: str
     detail: str = ""
+    line: int = field(default=0, compare=False)  # 1-based source line; 0 unknown
 
 
 @dataclass
@@ -93,6 +94,7 @@ class ParsedPattern:
     diagnosis: str
     causes: list[str] = field(default_factory=list)
     confirmed: bool = False
+    line: int = field(default=0, compare=False)  # 1-based source line; 0 unknown
 
 
 @dataclass
@@ -103,6 +105,7 @@ class ParsedCheck:
     minutes: int | None = None  # explicit estimate; None means derived from position
     causes: list[str] = field(default_factory=list)
     confirmed: bool = False
+    line: int = field(default=0, compare=False)  # 1-based source line; 0 unknown
 
 
 @dataclass
@@ -111,18 +114,21 @@ class ParsedFix:
     text: str
     causes: list[str] = field(default_factory=list)
     confirmed: bool = False
+    line: int = field(default=0, compare=False)  # 1-based source line; 0 unknown
 
 
 @dataclass
 class ParsedLink:
     target: str
     text: str = ""
+    line: int = field(default=0, compare=False)  # 1-based source line; 0 unknown
 
 
 @dataclass
 class ParsedSection:
     title: str
     body: str
+    line: int = field(default=0, compare=False)  # 1-based source line; 0 unknown
 
 
 @dataclass
@@ -147,6 +153,9 @@ class ParsedRunbook:
     open_questions: list[str] = field(default_factory=list)
     related_reading: list[str] = field(default_factory=list)
     extra_sections: list[ParsedSection] = field(default_factory=list)
+    # The author's section order: canonical kinds ("symptom", "causes", …) and
+    # "extra:<index into extra_sections>", each once, as the sections first appear.
+    section_order: list[str] = field(default_factory=list, compare=False)
     warnings: list[str] = field(default_factory=list)
 
 
