@@ -1,15 +1,23 @@
 """Read and write runbooks as text. Pure: no ORM, no templates, no I/O.
 
-Three input shapes are accepted (DESIGN.md §4):
+Reading works on markdown-it-py's token stream (``kb.markdown_parser``), so code, nested
+lists, tables, HTML blocks, reference definitions and admonitions are understood once, the
+way the page renders them. Every block token carries ``map`` = its source lines; text is
+kept as the author wrote it by slicing those lines, never re-serialised from tokens. Three
+input shapes are accepted (DESIGN.md §4):
 
-* the seed's plain form — section names alone on a line, ``Symptom:`` labels;
-* the same in Markdown source form — ``#`` title, ``##`` sections, front matter, bold labels,
-  numbered and task lists, ``[[wiki/links]]``;
-* generic public runbooks, whose section names are mapped through ``SECTION_ALIASES``;
-  sections we do not know are kept verbatim as extra sections.
+* the seed's plain form (section names alone on a line, ``Symptom:`` labels), first lifted
+  into Markdown by ``kb.plain_form`` — the same lines, with headings and blank lines added;
+* the same in Markdown source form — ``#`` title, ``##`` sections, front matter (YAML or
+  TOML), bold labels, numbered and task lists, ``[[wiki/links]]``;
+* Markdown written for GitHub, GitLab and MkDocs: section names mapped through
+  ``kb.section_names``; sections we do not know are kept verbatim as extra sections.
 
 ``render_runbook`` writes the Markdown source form; parsing its output gives back an equal
 ``ParsedRunbook`` (the round trip the export relies on).
+
+Everything here is linear in the input: the parser is, and the rest are single passes with
+``str`` methods (no regular expression is run over unbounded text).
 """
 
 from __future__ import annotations
@@ -17,59 +25,55 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
 from django.utils.text import slugify
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.admon import admon_plugin
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.deflist import deflist_plugin
 
 from kb.front_matter import read_front_matter
 from kb.linking import propose_cause_links
 from kb.parse_errors import RunbookParseError
+from kb.plain_form import is_list_line, label_of, lift_plain_form
+from kb.runbook_links import (
+    LinkTarget,
+    bare_slug,
+    hugo_refs,
+    normalise_slug,
+    resolve_href,
+    wiki_links,
+    wiki_slug,
+)
+from kb.section_names import SECTION_ALIASES, section_kind
+
+__all__ = [
+    "MAX_RUNBOOK_BYTES",
+    "SECTION_ALIASES",
+    "ParsedRunbook",
+    "RunbookParseError",
+    "decode_runbook_bytes",
+    "normalise_slug",
+    "parse_runbook",
+    "render_runbook",
+    "slug_from_path",
+]
 
 MAX_RUNBOOK_BYTES = 2 * 1024 * 1024
 MAX_TITLE_CHARS = 300
 KEY_MAX_CHARS = 60
 
-SECTION_ALIASES: dict[str, str] = {
-    "symptom": "symptom",
-    "symptoms": "symptom",
-    "meaning": "symptom",
-    "overview": "symptom",
-    "alert description": "symptom",
-    "quick diagnosis": "patterns",
-    "patterns": "patterns",
-    "likely causes": "causes",
-    "causes": "causes",
-    "possible causes": "causes",
-    "common causes": "causes",
-    "first checks": "checks",
-    "checks": "checks",
-    "diagnosis": "checks",
-    "possible checks": "checks",
-    "troubleshooting": "checks",
-    "signal example": "signal_examples",
-    "signal examples": "signal_examples",
-    "drill paths": "drill_paths",
-    "fix patterns": "fix_patterns",
-    "fixes": "fix_patterns",
-    "mitigation": "fix_patterns",
-    "resolution": "fix_patterns",
-    "potential resolution steps": "fix_patterns",
-    "solutions": "fix_patterns",
-    "remediation": "fix_patterns",
-    "when this is not the issue": "not_the_issue",
-    "connections": "connections",
-    "related runbooks": "connections",
-    "open questions": "open_questions",
-    "related reading": "related_reading",
-    "further reading": "related_reading",
-}
-
 # Headings the writer uses; the parenthetical hints are the seed's own.
 SECTION_HEADINGS = {
+    "symptom": "Symptom",
     "patterns": "Quick Diagnosis",
     "causes": "Likely Causes (ranked by frequency)",
     "checks": "First Checks (fastest signal first)",
+    "signal_examples": "Signal examples",
     "drill_paths": "Drill Paths",
     "fix_patterns": "Fix Patterns",
     "not_the_issue": "When This Is Not the Issue",
@@ -77,6 +81,7 @@ SECTION_HEADINGS = {
     "open_questions": "Open Questions",
     "related_reading": "Related reading",
 }
+CANONICAL_ORDER = tuple(SECTION_HEADINGS)
 
 
 @dataclass
@@ -156,6 +161,8 @@ class ParsedRunbook:
     # The author's section order: canonical kinds ("symptom", "causes", …) and
     # "extra:<index into extra_sections>", each once, as the sections first appear.
     section_order: list[str] = field(default_factory=list, compare=False)
+    # Text a list section opens with before its first item ("Check the following:").
+    section_intros: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -201,79 +208,24 @@ def slug_from_path(relative_path: str) -> str:
     return "/".join(segments)
 
 
-def normalise_slug(value: str) -> str:
-    return "/".join(slugify(part) for part in value.strip().strip("/").split("/") if part)
+# --------------------------------------------------------------------------- parser
 
 
-# --------------------------------------------------------------------------- line helpers
-
-FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
-ATX_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-LIST_RE = re.compile(r"^( {0,3})([-*+]|\d{1,9}[.)])( +|$)(\[[ xX]\] +)?")
-HR_RE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
-TABLE_SEP_RE = re.compile(r"^\|?\s*:?-{1,}:?\s*(\|\s*:?-{1,}:?\s*)*\|?\s*$")
-LABEL_RE = re.compile(
-    r"^(?:\*\*|__)?(symptom|signal example)(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(.*)$",
-    re.IGNORECASE,
-)
-PIVOT_RE = re.compile(r"^pivot to\s+(.*)$", re.IGNORECASE)
-WIKI_RE = re.compile(r"\[\[([^\]|#]+)(?:[|#][^\]]*)?\]\]")
-MD_LINK_RE = re.compile(r"\]\(\s*([^)\s]+?\.md)(?:#[^)\s]*)?\s*(?:\"[^\"]*\")?\)")
-BARE_SLUG_RE = re.compile(r"^[A-Za-z0-9][\w\-]*(?:/[\w\-]+)*$")
-DASH_SPLIT_RE = re.compile(r"^(.*?\S)\s+(?:—|–|--)(?:\s+(.*))?$")
-SENTENCE_RE = re.compile(r"^(.{8,}?[.!?])\s+(\S.*)$")
-MINUTES_RE = re.compile(r"\s*\(~?\s*(\d{1,4})\s*(?:min|mins|minutes|m)\)\s*$", re.IGNORECASE)
-NO_LAZY_RE = re.compile(r"^(pivot to\s|\|)", re.IGNORECASE)
+@lru_cache(maxsize=1)
+def reader_parser() -> MarkdownIt:
+    """TEMPORARY until kb.markdown_parser lands."""
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md.use(admon_plugin).use(deflist_plugin)
+    for name in ("note", "tip", "info", "warning", "caution", "danger", "important"):
+        md.use(container_plugin, name)
+    return md
 
 
-def _fence_mask(lines: list[str]) -> list[str | None]:
-    """Each line's place in a code fence: "open", "in", "close" or None. Unclosed → EOF."""
-    roles: list[str | None] = [None] * len(lines)
-    opener: str | None = None
-    for i, line in enumerate(lines):
-        m = FENCE_RE.match(line)
-        if opener is None:
-            if m:
-                opener = m.group(1)
-                roles[i] = "open"
-        elif (
-            m
-            and m.group(1)[0] == opener[0]
-            and len(m.group(1)) >= len(opener)
-            and not line.strip()[len(m.group(1)) :].strip()
-        ):
-            roles[i] = "close"
-            opener = None
-        else:
-            roles[i] = "in"
-    return roles
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
-
-
-def _normalise_heading(text: str) -> str:
-    text = re.sub(r"[*_`]", "", text).strip().rstrip(":").strip()
-    text = re.sub(r"\s*\([^)]*\)\s*$", "", text)
-    return re.sub(r"\s+", " ", text).lower()
-
-
-def _strip_blank_edges(lines: list[str]) -> list[str]:
-    start, end = 0, len(lines)
-    while start < end and (not lines[start].strip() or HR_RE.match(lines[start])):
-        start += 1
-    while end > start and (not lines[end - 1].strip() or HR_RE.match(lines[end - 1])):
-        end -= 1
-    return lines[start:end]
-
-
-def _reflow(lines: list[str]) -> str:
-    return " ".join(line.strip() for line in lines if line.strip())
+# --------------------------------------------------------------------------- small helpers
 
 
 def make_key(text: str, taken: set[str]) -> str:
-    base = slugify(re.sub(r"\[\[|\]\]", "", text))
+    base = slugify(text.replace("[[", "").replace("]]", ""))
     if len(base) > KEY_MAX_CHARS:
         # Cut at a word boundary so keys stay readable in URLs and exports.
         base = base[: KEY_MAX_CHARS + 1].rsplit("-", 1)[0]
@@ -286,307 +238,232 @@ def make_key(text: str, taken: set[str]) -> str:
     return key
 
 
+DASHES = (" — ", " – ", " -- ")
+SENTENCE_ENDS = (". ", "! ", "? ")
+MIN_SENTENCE_CHARS = 8
+MAX_SENTENCE_CHARS = 200
+MINUTES_RE = re.compile(r"~?\s{0,3}(\d{1,4})\s{0,3}(?:min|mins|minutes|m)", re.IGNORECASE)
+MAX_MINUTES_HINT_CHARS = 24
+
+
+def _first_of(text: str, needles: tuple[str, ...], start: int = 0) -> int:
+    found = [i for i in (text.find(n, start) for n in needles) if i != -1]
+    return min(found) if found else -1
+
+
+def split_title(first: str) -> tuple[str, str]:
+    """``"Title — detail"`` or ``"Title sentence. More."`` → (title, detail). Linear."""
+    first = first.strip()
+    for dash in ("—", "–", "--"):
+        if first.endswith(" " + dash):
+            first = first[: -len(dash) - 1].rstrip() + " " + dash + " "
+            break
+    at = _first_of(first + " ", DASHES)
+    if at > 0:
+        sep = next(d for d in DASHES if (first + " ").startswith(d, at))
+        return first[:at].strip(), first[at + len(sep) :].strip()
+    at = _first_of(first, SENTENCE_ENDS, MIN_SENTENCE_CHARS - 1)
+    if 0 < at < MAX_SENTENCE_CHARS and first[at + 2 :].strip():
+        return first[: at + 1].strip(), first[at + 2 :].strip()
+    return first, ""
+
+
+def split_minutes(title: str) -> tuple[str, int | None]:
+    """``"Look at metrics (~7 min)"`` → ("Look at metrics", 7)."""
+    stripped = title.rstrip()
+    if not stripped.endswith(")"):
+        return title, None
+    open_at = stripped.rfind("(")
+    inner = stripped[open_at + 1 : -1].strip() if open_at != -1 else ""
+    if not inner or len(inner) > MAX_MINUTES_HINT_CHARS:
+        return title, None
+    m = MINUTES_RE.fullmatch(inner)
+    if not m:
+        return title, None
+    return stripped[:open_at].rstrip(), int(m.group(1))
+
+
+def _strip_blank_edges(lines: list[str]) -> list[str]:
+    start, end = 0, len(lines)
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return lines[start:end]
+
+
+def _join(lines: list[str]) -> str:
+    return "\n".join(_strip_blank_edges(lines))
+
+
+def _reflow(lines: list[str]) -> str:
+    return " ".join(line.strip() for line in lines if line.strip())
+
+
+def _leading_width(line: str) -> int:
+    width = 0
+    for char in line:
+        if char == " ":
+            width += 1
+        elif char == "\t":
+            width += 4 - width % 4
+        else:
+            break
+    return width
+
+
+def _dedent(line: str, width: int) -> str:
+    if "\t" in line[: width + 1]:
+        head = len(line) - len(line.lstrip(" \t"))
+        line = line[:head].expandtabs(4) + line[head:]
+    cut = min(width, len(line) - len(line.lstrip(" ")))
+    return line[cut:]
+
+
+def _strip_emphasis(text: str) -> str:
+    for mark in ("**", "__", "*", "_"):
+        if len(text) > 2 * len(mark) and text.startswith(mark) and text.endswith(mark):
+            return text[len(mark) : -len(mark)].strip()
+    return text
+
+
+def _strip_task(text: str) -> str:
+    if len(text) >= 3 and text[0] == "[" and text[2] == "]" and text[1] in " xX":
+        return text[3:].lstrip()
+    return text
+
+
 # --------------------------------------------------------------------------- blocks
 
 
 @dataclass
 class _Block:
-    kind: str  # item | heading | para | other
-    lines: list[str]
-    first_para: str = ""  # item: its first paragraph, reflowed
-    rest: list[str] = field(default_factory=list)  # item: the remaining lines, dedented
-    rest_after_blank: bool = False
+    """One top-level block: tokens[open_at..close_at] and source lines [start, end)."""
+
+    kind: str  # heading | paragraph | list | table | html | code | other
+    open_at: int
+    close_at: int
+    start: int
+    end: int = 0
+    level: int = 0  # heading level
+    text: str = ""  # heading or paragraph inline source
 
 
-def _split_blocks(lines: list[str], fenced: list[str | None]) -> list[_Block]:
+def _kind(token: Token) -> str:
+    if token.type == "heading_open":
+        return "heading"
+    if token.type == "paragraph_open":
+        return "paragraph"
+    if token.type in ("bullet_list_open", "ordered_list_open"):
+        return "list"
+    if token.type == "table_open":
+        return "table"
+    if token.type == "html_block":
+        return "html"
+    if token.type in ("fence", "code_block"):
+        return "code"
+    return "other"
+
+
+def _top_blocks(tokens: list[Token], n_lines: int) -> list[_Block]:
     blocks: list[_Block] = []
-    i, n = 0, len(lines)
-    while i < n:
-        line = lines[i]
-        if not line.strip() or HR_RE.match(line) and not fenced[i]:
-            i += 1
-            continue
-        if fenced[i]:
-            start = i
-            i += 1
-            while i < n and fenced[i] in ("in", "close"):
-                i += 1
-                if fenced[i - 1] == "close":
+    i = 0
+    while i < len(tokens):
+        token, close = tokens[i], i
+        if token.nesting == 1:
+            depth = 0
+            for close in range(i, len(tokens)):
+                depth += tokens[close].nesting
+                if depth == 0:
                     break
-            blocks.append(_Block("other", lines[start:i]))
-            continue
-        heading = ATX_RE.match(line)
-        if heading:
-            blocks.append(_Block("heading", [heading.group(2).strip()]))
-            i += 1
-            continue
-        item = LIST_RE.match(line)
-        if item:
-            i = _read_item(lines, fenced, i, item, blocks)
-            continue
-        if line.lstrip().startswith("|"):
-            start = i
-            while i < n and lines[i].lstrip().startswith("|") and not fenced[i]:
-                i += 1
-            blocks.append(_Block("other", lines[start:i]))
-            continue
-        if line.lstrip().startswith("<") or _indent(line) >= 4:
-            start = i
-            i += 1
-            while i < n and lines[i].strip() and not fenced[i]:
-                i += 1
-            blocks.append(_Block("other", lines[start:i]))
-            continue
-        start = i
-        i += 1
-        while (
-            i < n
-            and lines[i].strip()
-            and not fenced[i]
-            and not ATX_RE.match(lines[i])
-            and not LIST_RE.match(lines[i])
-            and not NO_LAZY_RE.match(lines[i].lstrip())
-        ):
-            i += 1
-        blocks.append(_Block("para", lines[start:i]))
+        if token.map is not None:
+            block = _Block(_kind(token), i, close, token.map[0])
+            if block.kind in ("heading", "paragraph") and i + 1 < len(tokens):
+                block.text = tokens[i + 1].content
+            if block.kind == "heading":
+                block.level = int(token.tag[1:]) if token.tag[1:].isdigit() else 1
+            blocks.append(block)
+        i = close + 1
+    for here, after in zip(blocks, blocks[1:], strict=False):
+        here.end = after.start
+    if blocks:
+        blocks[-1].end = n_lines
     return blocks
 
 
-def _read_item(
-    lines: list[str], fenced: list[str | None], i: int, m: re.Match, blocks: list[_Block]
-) -> int:
-    n = len(lines)
-    width = len(m.group(0)) if m.group(3) else len(m.group(1)) + len(m.group(2)) + 1
-    first = [lines[i][len(m.group(0)) :]]
-    i += 1
-    # Lazy and indented continuation of the first paragraph.
-    while i < n and lines[i].strip() and not fenced[i]:
-        line = lines[i]
-        if LIST_RE.match(line.lstrip()) or ATX_RE.match(line) or NO_LAZY_RE.match(line.lstrip()):
-            break
-        if HR_RE.match(line):
-            break
-        first.append(line)
-        i += 1
-    rest: list[str] = []
-    after_blank = False
-    in_fence = False
-    while i < n:
-        line = lines[i]
-        if in_fence:
-            rest.append(line[min(width, _indent(line)) :])
-            in_fence = fenced[i] != "close"
-            i += 1
+@dataclass
+class _Doc:
+    """The body being read: its lines, their 1-based file line numbers, its tokens."""
+
+    lines: list[str]
+    origin: list[int]  # 0-based file line of each body line, -1 for a line lifting added
+    tokens: list[Token]
+    blocks: list[_Block]
+
+    def line_no(self, index: int) -> int:
+        for at in range(min(index, len(self.origin) - 1), -1, -1):
+            if self.origin[at] >= 0:
+                return self.origin[at] + 1
+        return 1
+
+    def source(self, start: int, end: int) -> list[str]:
+        return self.lines[start:end]
+
+
+def _parse_body(lines: list[str], origin: list[int]) -> _Doc:
+    parser = reader_parser()
+    tokens = parser.parse("\n".join(lines))
+    if not any(t.type == "heading_open" and t.level == 0 for t in tokens):
+        lines, origin = lift_plain_form(lines, origin)
+        tokens = parser.parse("\n".join(lines))
+    lines, origin, changed = _close_open_fence(lines, origin, tokens)
+    escaped = _escape_wiki_pipes_in_tables(lines, tokens)
+    if changed or escaped:
+        tokens = parser.parse("\n".join(lines))
+    return _Doc(lines, origin, tokens, _top_blocks(tokens, len(lines)))
+
+
+def _close_open_fence(
+    lines: list[str], origin: list[int], tokens: list[Token]
+) -> tuple[list[str], list[int], bool]:
+    """An unclosed fence ends at end of file; close it so exports keep it closed."""
+    fences = [t for t in tokens if t.type == "fence" and t.map]
+    last_text = len(lines) - 1
+    while last_text > 0 and not lines[last_text].strip():
+        last_text -= 1
+    if not fences or fences[-1].map[1] <= last_text:
+        return lines, origin, False
+    fence = fences[-1]
+    marker = fence.markup
+    tail = lines[last_text].strip()
+    if last_text > fence.map[0] and tail.startswith(marker) and not tail.strip(marker[0]):
+        return lines, origin, False
+    opener = lines[fence.map[0]]
+    indent = opener[: len(opener) - len(opener.lstrip())]
+    lines = [*lines[: last_text + 1], indent + marker, *lines[last_text + 1 :]]
+    return lines, [*origin[: last_text + 1], -1, *origin[last_text + 1 :]], True
+
+
+def _escape_wiki_pipes_in_tables(lines: list[str], tokens: list[Token]) -> bool:
+    """``[[a|alias]]`` in a table row would split the cell: read it as ``[[a\\|alias]]``."""
+    changed = False
+    for token in tokens:
+        if token.type != "table_open" or not token.map:
             continue
-        if not line.strip():
-            # A blank line continues the item only if indented content follows.
-            j = i
-            while j < n and not lines[j].strip():
-                j += 1
-            if j < n and _indent(lines[j]) >= width:
-                if rest:
-                    rest.extend([""] * (j - i))
-                else:
-                    after_blank = True
-                i = j
+        for index in range(token.map[0], token.map[1]):
+            line = lines[index]
+            if "[[" not in line or "|" not in line:
                 continue
-            break
-        if _indent(line) < width:
-            break
-        rest.append(line[width:])
-        in_fence = fenced[i] == "open"
-        i += 1
-    blocks.append(
-        _Block(
-            "item",
-            [],
-            first_para=_reflow(first),
-            rest=rest,
-            rest_after_blank=after_blank,
-        )
-    )
-    return i
-
-
-def _split_title(first: str) -> tuple[str, str]:
-    m = DASH_SPLIT_RE.match(first)
-    if m:
-        return m.group(1).strip(), (m.group(2) or "").strip()
-    m = SENTENCE_RE.match(first)
-    if m and len(m.group(1)) <= 200:
-        return m.group(1).strip(), m.group(2).strip()
-    return first.strip(), ""
-
-
-def _join_detail(lead: str, rest: list[str], after_blank: bool) -> str:
-    rest_text = "\n".join(_strip_blank_edges(rest)) if rest else ""
-    if lead and rest_text:
-        return lead + ("\n\n" if after_blank else "\n") + rest_text
-    return lead or rest_text
-
-
-def _items(blocks: list[_Block]) -> list[tuple[str, str]]:
-    """Blocks of a list-like section → (title, detail) pairs, losing no text.
-
-    List items and paragraphs are items; a ``###`` heading is an item whose detail is
-    everything up to the next heading; code, tables and HTML attach to the item before.
-    """
-    items: list[list[Any]] = []  # [title, detail]
-    under_heading = False
-    for block in blocks:
-        if block.kind == "heading":
-            items.append([block.lines[0], ""])
-            under_heading = True
-            continue
-        raw = _block_text(block)
-        if under_heading:
-            items[-1][1] = (items[-1][1] + "\n\n" + raw).strip("\n")
-            continue
-        if block.kind == "item":
-            title, lead = _split_title(block.first_para)
-            items.append([title, _join_detail(lead, block.rest, block.rest_after_blank)])
-        elif block.kind == "para":
-            title, lead = _split_title(_reflow(block.lines))
-            items.append([title, lead])
-        elif items:
-            items[-1][1] = (items[-1][1] + "\n\n" + raw).strip("\n")
-        else:
-            items.append(["", raw])
-    result = []
-    for title, detail in items:
-        if not title:
-            title, detail = _split_title(detail.split("\n", 1)[0])[0], detail
-        result.append((title, detail))
-    return result
-
-
-def _block_text(block: _Block) -> str:
-    if block.kind == "item":
-        head = block.first_para
-        if block.rest:
-            sep = "\n\n" if block.rest_after_blank else "\n"
-            head += sep + "\n".join("  " + r if r else "" for r in block.rest)
-        return "- " + head
-    return "\n".join(block.lines)
-
-
-def _texts(blocks: list[_Block]) -> list[str]:
-    """Blocks of a simple list section → one string per item, its first line unsplit."""
-    out: list[str] = []
-    under_heading = False
-    for block in blocks:
-        if block.kind == "heading":
-            out.append(block.lines[0])
-            under_heading = True
-            continue
-        if under_heading or (block.kind == "other" and out):
-            out[-1] = out[-1] + "\n\n" + _block_text(block)
-        elif block.kind == "item":
-            rest = "\n".join(_strip_blank_edges(block.rest))
-            sep = "\n\n" if block.rest_after_blank else "\n"
-            out.append(block.first_para + (sep + rest if rest else ""))
-        elif block.kind == "para":
-            out.append(_reflow(block.lines))
-        else:
-            out.append(_block_text(block))
-    return out
-
-
-# --------------------------------------------------------------------------- links
-
-
-def resolve_link(target: str, base_slug: str) -> str | None:
-    """A link target as written → a runbook slug, or None when it is not a runbook link."""
-    target = target.strip().strip("<>")
-    if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith("#"):
-        return None
-    if target.endswith(".md") or target.startswith(("./", "../")):
-        if target.startswith("/"):
-            return None
-        base_dir = posixpath.dirname(base_slug)
-        joined = posixpath.normpath(posixpath.join(base_dir, target))
-        if joined.startswith(".."):
-            return None
-        try:
-            return slug_from_path(joined)
-        except RunbookParseError:
-            return None
-    target = target.rstrip(".,;:")
-    if BARE_SLUG_RE.match(target):
-        return normalise_slug(target) or None
-    return None
-
-
-def _links_in_text(text: str, base_slug: str) -> list[str]:
-    found = []
-    for m in WIKI_RE.finditer(text):
-        slug = normalise_slug(m.group(1))
-        if slug:
-            found.append(slug)
-    for m in MD_LINK_RE.finditer(text):
-        slug = resolve_link(m.group(1), base_slug)
-        if slug:
-            found.append(slug)
-    return found
-
-
-def _link_cell(text: str, base_slug: str) -> str | None:
-    links = _links_in_text(text, base_slug)
-    if links:
-        return links[0]
-    return resolve_link(text.strip().strip("`"), base_slug)
-
-
-# --------------------------------------------------------------------------- tables
-
-
-def _split_row(line: str) -> list[str]:
-    cells, buf, in_code = [], [], False
-    body = line.strip()
-    if body.startswith("|"):
-        body = body[1:]
-    if body.endswith("|") and not body.endswith("\\|"):
-        body = body[:-1]
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body) and body[i + 1] == "|":
-            buf.append("|")
-            i += 2
-            continue
-        if ch == "`":
-            in_code = not in_code
-        if ch == "|" and not in_code:
-            cells.append("".join(buf).strip())
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    cells.append("".join(buf).strip())
-    return cells
-
-
-def _table_rows(lines: list[str], fenced: list[str | None]) -> list[tuple[int, list[str]]]:
-    rows: list[tuple[int, list[str]]] = []
-    table: list[tuple[int, str]] = []
-
-    def flush() -> None:
-        if not table:
-            return
-        has_header = len(table) > 1 and TABLE_SEP_RE.match(table[1][1].strip())
-        for idx, (lineno, text) in enumerate(table):
-            if TABLE_SEP_RE.match(text.strip()) or (has_header and idx == 0):
-                continue
-            rows.append((lineno, _split_row(text)))
-        table.clear()
-
-    for i, line in enumerate(lines):
-        if not fenced[i] and line.lstrip().startswith("|"):
-            table.append((i, line))
-        else:
-            flush()
-    flush()
-    return rows
+            pieces, at = [], 0
+            for link in wiki_links(line):
+                inner = line[link.start : link.end]
+                fixed = inner.replace("\\|", "\x00").replace("|", "\\|").replace("\x00", "\\|")
+                pieces += [line[at : link.start], fixed]
+                at = link.end
+            new = "".join(pieces) + line[at:]
+            if new != line:
+                lines[index], changed = new, True
+    return changed
 
 
 # --------------------------------------------------------------------------- parse
@@ -596,36 +473,42 @@ def _table_rows(lines: list[str], fenced: list[str | None]) -> list[tuple[int, l
 class _Section:
     heading: str
     kind: str  # canonical name or "extra"
-    lines: list[str]
-    fenced: list[str | None]
-    line_offset: int
+    blocks: list[_Block]
+    line: int  # 1-based file line of the heading
+    start: int  # body line after the heading
+    end: int
 
 
-def parse_runbook(text: str, *, slug: str = "") -> ParsedRunbook:
-    """Text of one runbook → ParsedRunbook. ``slug`` resolves relative ``.md`` links."""
+def parse_runbook(
+    text: str, *, slug: str = "", site_urls: tuple[str, ...] | list[str] = ()
+) -> ParsedRunbook:
+    """Text of one runbook → ParsedRunbook.
+
+    ``slug`` is the runbook's path slug (relative links resolve against its folder);
+    ``site_urls`` are the collection's published base URLs, whose links are runbook links.
+    Raises RunbookParseError(message, line) on text that cannot be a runbook.
+    """
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise RunbookParseError("file is empty", 1)
-    lines = [line.rstrip().replace("\t", "    ") for line in text.split("\n")]
+    lines = [line.rstrip() for line in text.split("\n")]
+    front = read_front_matter(lines)
+    front_matter = front.data
+    body = lines[front.body_start :]
+    doc = _parse_body(body, list(range(front.body_start, len(lines))))
+    title_at, title, pre_title = _find_title(doc, front.body_start)
 
-    fm = read_front_matter(lines)
-    front_matter, body_start = fm.data, fm.body_start
-    fenced = _fence_mask(lines)
-    if fenced and fenced[-1] in ("open", "in"):
-        # An unclosed fence ends at end of file; close it so exports keep it closed.
-        opener = max(i for i, role in enumerate(fenced) if role == "open")
-        lines.append(FENCE_RE.match(lines[opener]).group(0))
-        fenced = _fence_mask(lines)
-    title, title_idx = _find_title(lines, fenced, body_start)
-    heading_mode = any(
-        (m := ATX_RE.match(lines[i])) and len(m.group(1)) <= 2
-        for i in range(title_idx + 1, len(lines))
-        if not fenced[i]
-    )
-    if isinstance(front_matter.get("title"), str) and front_matter["title"].strip():
-        title = front_matter["title"].strip()
+    fm_title = front_matter.get("title")
+    if isinstance(fm_title, str) and fm_title.strip():
+        heading = title
+        title = " ".join(fm_title.split())
+    else:
+        heading = ""
     if len(title) > MAX_TITLE_CHARS:
-        raise RunbookParseError(f"title is longer than {MAX_TITLE_CHARS} characters", title_idx + 1)
+        raise RunbookParseError(
+            f"title is {len(title)} characters, over the {MAX_TITLE_CHARS} limit",
+            doc.line_no(doc.blocks[title_at].start) if title_at >= 0 else 1,
+        )
 
     fm_slug = front_matter.get("slug")
     base_slug = normalise_slug(str(fm_slug)) if fm_slug else slug
@@ -633,254 +516,589 @@ def parse_runbook(text: str, *, slug: str = "") -> ParsedRunbook:
     rb.front_matter = {
         k: v for k, v in front_matter.items() if k not in {"title", "slug", "tldr", "cause_links"}
     }
-    tags = front_matter.get("tags") or []
+    if heading and heading != title:
+        rb.front_matter["h1"] = heading
+    tags = rb.front_matter.pop("tags", None) or []
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(",")]
     rb.tags = [str(t).strip() for t in tags if str(t).strip()] if isinstance(tags, list) else []
-    rb.front_matter.pop("tags", None)
     if front_matter.get("category"):
         rb.category = normalise_slug(str(front_matter["category"])) or None
         rb.front_matter.pop("category", None)
 
-    # Label lines (Symptom:, Signal example:) may sit anywhere outside code.
-    labels: list[tuple[str, str]] = []
-    consumed: set[int] = set()
-    for i in range(title_idx + 1, len(lines)):
-        if fenced[i] or i in consumed or _indent(lines[i]) > 3:
-            continue
-        m = LABEL_RE.match(lines[i].strip())
-        if not m:
-            continue
-        value = [m.group(2)]
-        consumed.add(i)
-        j = i + 1
-        while j < len(lines) and lines[j].strip() and not fenced[j]:
-            nxt = lines[j]
-            if (
-                LIST_RE.match(nxt)
-                or ATX_RE.match(nxt)
-                or LABEL_RE.match(nxt.strip())
-                or nxt.lstrip().startswith("|")
-                or (not heading_mode and _section_kind(nxt) is not None)
-            ):
-                break
-            value.append(nxt)
-            consumed.add(j)
-            j += 1
-        labels.append((m.group(1).lower(), _reflow(value)))
-
-    kept = [(i, lines[i]) for i in range(title_idx + 1, len(lines)) if i not in consumed]
-    preamble, sections = _sections(kept, fenced, heading_mode)
-
-    for kind, value in labels:
-        if kind == "symptom" and not rb.symptom:
-            rb.symptom = value
-        elif kind == "symptom":
-            rb.extra_sections.append(ParsedSection("Symptom", value))
-        else:
-            rb.signal_examples.append(value)
-
-    summary = "\n".join(_strip_blank_edges(preamble))
-    tldr = front_matter.get("tldr")
-    if isinstance(tldr, str) and tldr.strip():
-        if summary:
-            rb.extra_sections.append(ParsedSection("Introduction", summary))
-        summary = tldr.strip()
-    rb.summary = summary
-
-    link_base = base_slug or ""
+    reader = _Reader(rb, doc, base_slug or "", tuple(site_urls))
+    preamble, sections = _sections(doc, title_at)
+    reader.read_preamble(pre_title, preamble, front_matter.get("tldr"))
+    _mark_repeated_groups(sections)
     for section in sections:
-        _apply_section(rb, section, link_base)
-
-    _collect_body_links(rb, link_base)
+        reader.read_section(section)
+    reader.collect_links()
     _assign_cause_links(rb, front_matter.get("cause_links"))
     return rb
 
 
-def _section_kind(line: str) -> str | None:
-    stripped = line.strip()
-    if not stripped or LIST_RE.match(line) or stripped.startswith("|"):
-        return None
-    return SECTION_ALIASES.get(_normalise_heading(stripped.lstrip("#").strip()))
+TOC_TEXTS = frozenset({"[[_toc_]]", "[toc]", "[[toc]]", "${toc}", "[_toc_]"})
 
 
-def _find_title(lines: list[str], fenced: list[str | None], start: int) -> tuple[str, int]:
-    for i in range(start, len(lines)):
-        line = lines[i]
-        if not line.strip() or (HR_RE.match(line) and not fenced[i]):
+def _is_badge_line(doc: _Doc, block: _Block) -> bool:
+    """A paragraph of only images and links (CI badges, a logo): not a title."""
+    inline = doc.tokens[block.open_at + 1]
+    depth_ok = {"image", "link_open", "link_close", "softbreak", "hardbreak"}
+    children = inline.children or []
+    return (
+        bool(children)
+        and all(
+            c.type in depth_ok or (c.type == "text" and not c.content.strip()) for c in children
+        )
+        and any(c.type == "image" for c in children)
+    )
+
+
+def _is_junk(doc: _Doc, block: _Block) -> bool:
+    if block.kind == "html":
+        return True
+    if block.kind == "other" and doc.tokens[block.open_at].type == "hr":
+        return True
+    return block.kind == "paragraph" and (
+        block.text.strip().lower() in TOC_TEXTS or _is_badge_line(doc, block)
+    )
+
+
+def _find_title(doc: _Doc, body_start: int) -> tuple[int, str, list[_Block]]:
+    """(index of the title block, title, blocks before it worth keeping)."""
+    blocks = doc.blocks
+    first_h1 = next((i for i, b in enumerate(blocks) if b.kind == "heading" and b.level == 1), None)
+    kept: list[_Block] = []
+    for index, block in enumerate(blocks):
+        if _is_junk(doc, block) and (first_h1 is None or index < first_h1):
+            if block.kind == "paragraph" and _is_badge_line(doc, block):
+                kept.append(block)
             continue
-        if fenced[i]:
-            raise RunbookParseError("no title: the file starts with a code block", i + 1)
-        m = ATX_RE.match(line)
-        if m:
-            if len(m.group(1)) == 1 or SECTION_ALIASES.get(_normalise_heading(m.group(2))) is None:
-                return m.group(2).strip(), i
-            raise RunbookParseError(
-                f"no title: the file starts with the section {m.group(2).strip()!r}", i + 1
-            )
-        if _section_kind(line) is not None:
-            raise RunbookParseError(
-                f"no title: the file starts with the section {line.strip()!r}", i + 1
-            )
-        if LIST_RE.match(line) or line.lstrip().startswith("|") or LABEL_RE.match(line.strip()):
-            raise RunbookParseError(
-                "no title: the first line must be the runbook's title, not a list, table or label",
-                i + 1,
-            )
-        return re.sub(r"^[*_]+|[*_]+$", "", line.strip()), i
-    raise RunbookParseError("no title: the file has front matter but no text", start + 1)
+        line = doc.line_no(block.start)
+        if block.kind == "heading":
+            name = block.text.strip()
+            if block.level == 1 or section_kind(name) is None:
+                if not name:
+                    raise RunbookParseError("no title: the first heading is empty", line)
+                return index, name, kept
+            raise RunbookParseError(f"no title: the file starts with the section {name!r}", line)
+        if first_h1 is not None and block.kind in ("other", "html", "paragraph"):
+            # Notes, callouts and banners above the H1 stay, as the start of the summary.
+            kept.append(block)
+            continue
+        if block.kind == "code":
+            raise RunbookParseError("no title: the file starts with a code block", line)
+        if block.kind == "paragraph":
+            first = doc.lines[block.start].strip()
+            if label_of(first) is None and section_kind(first) is None:
+                return index, _strip_emphasis(first), kept
+            if section_kind(first) is not None:
+                raise RunbookParseError(
+                    f"no title: the file starts with the section {first!r}", line
+                )
+        raise RunbookParseError(
+            "no title: the first line must be the runbook's title, not a list, table or label",
+            line,
+        )
+    raise RunbookParseError("no title: the file has front matter but no text", body_start + 1)
 
 
-def _sections(
-    kept: list[tuple[int, str]], fenced: list[str | None], heading_mode: bool
-) -> tuple[list[str], list[_Section]]:
-    preamble: list[str] = []
+def _sections(doc: _Doc, title_at: int) -> tuple[list[_Block], list[_Section]]:
+    after = doc.blocks[title_at + 1 :]
+    levels = [b.level for b in after if b.kind == "heading"]
+    if not levels:
+        return after, []
+    top = min(levels)
+    preamble: list[_Block] = []
     sections: list[_Section] = []
-    current: _Section | None = None
-    for idx, line in kept:
-        heading = None
-        if not fenced[idx]:
-            m = ATX_RE.match(line)
-            if heading_mode and m and len(m.group(1)) <= 2:
-                heading = m.group(2).strip()
-            elif not heading_mode and _section_kind(line) is not None:
-                heading = line.strip().lstrip("#").strip()
-        if heading is not None:
-            kind = SECTION_ALIASES.get(_normalise_heading(heading), "extra")
-            current = _Section(heading, kind, [], [], idx + 1)
-            sections.append(current)
-        elif current is None:
-            preamble.append(line)
+    for block in after:
+        if block.kind == "heading" and block.level == top:
+            name = block.text.strip()
+            sections.append(
+                _Section(
+                    name,
+                    section_kind(name) or "extra",
+                    [],
+                    doc.line_no(block.start),
+                    block.end,
+                    block.end,
+                )
+            )
+        elif sections:
+            sections[-1].blocks.append(block)
+            sections[-1].end = block.end
         else:
-            current.lines.append(line)
-            current.fenced.append(fenced[idx])
+            preamble.append(block)
     return preamble, sections
 
 
-def _apply_section(rb: ParsedRunbook, section: _Section, base: str) -> None:
-    kind = section.kind
-    body_lines = _strip_blank_edges(section.lines)
-    body = "\n".join(body_lines)
-    if kind == "symptom" and rb.symptom:
-        kind = "extra"
-    if kind == "extra":
-        rb.extra_sections.append(ParsedSection(section.heading, body))
-        return
-    if kind == "symptom":
-        rb.symptom = body
-        return
-    if kind in ("patterns", "drill_paths"):
-        _apply_table_section(rb, section, kind, base)
-        return
-    blocks = _split_blocks(section.lines, section.fenced)
-    if kind == "causes":
-        taken = {c.key for c in rb.causes}
-        for title, detail in _items(blocks):
-            rb.causes.append(ParsedCause(make_key(title, taken), title, detail))
-    elif kind == "checks":
-        taken = {c.key for c in rb.checks}
-        for title, detail in _items(blocks):
-            minutes = None
-            m = MINUTES_RE.search(title)
-            if m:
-                minutes, title = int(m.group(1)), title[: m.start()].rstrip()
-            rb.checks.append(ParsedCheck(make_key(title, taken), title, detail, minutes))
-    elif kind == "fix_patterns":
-        taken = {f.key for f in rb.fix_patterns}
-        for text in _texts(blocks):
-            label = text.split("\n", 1)[0].split(" — ", 1)[0]
-            rb.fix_patterns.append(ParsedFix(make_key(label, taken), text))
-    elif kind == "signal_examples":
-        rb.signal_examples.extend(_texts(blocks))
-    elif kind == "open_questions":
-        rb.open_questions.extend(_texts(blocks))
-    elif kind == "related_reading":
-        rb.related_reading.extend(_texts(blocks))
-    elif kind == "connections":
-        _apply_connections(rb, blocks, base)
-    elif kind == "not_the_issue":
-        _apply_not_the_issue(rb, blocks, base)
+GROUP_KINDS = ("symptom", "fix_patterns", "checks", "causes")
 
 
-def _apply_table_section(rb: ParsedRunbook, section: _Section, kind: str, base: str) -> None:
-    rows = _table_rows(section.lines, section.fenced)
-    if not rows:
-        # A list form is accepted too: "- observation — diagnosis".
-        blocks = _split_blocks(section.lines, section.fenced)
-        rows = [(0, [t, d]) for t, d in _items(blocks)]
-    taken = {p.key for p in rb.patterns}
-    for offset, cells in rows:
-        lineno = section.line_offset + offset + 1
-        if len(cells) < 2 or not cells[0]:
-            rb.warnings.append(f"line {lineno}: table row needs two cells, skipped")
-            continue
-        if kind == "patterns":
-            rb.patterns.append(
-                ParsedPattern(make_key(cells[0], taken), cells[0], " | ".join(cells[1:]))
+def _mark_repeated_groups(sections: list[_Section]) -> None:
+    """Files made of repeated ``Symptoms`` / ``Resolution`` groups (one per problem) stay
+    as the author grouped them: every section of a repeated kind becomes an extra section."""
+    counts: dict[str, int] = {}
+    for section in sections:
+        counts[section.kind] = counts.get(section.kind, 0) + 1
+    repeated = {kind for kind in GROUP_KINDS if counts.get(kind, 0) > 1}
+    if len(repeated) >= 2:
+        for section in sections:
+            if section.kind in repeated:
+                section.kind = "extra"
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass
+class _Item:
+    first: str  # the first paragraph, reflowed ("" when the item starts with a block)
+    rest: list[str]  # the remaining lines, dedented, as written
+    line: int
+    heading: bool = False
+
+    def title_detail(self) -> tuple[str, str]:
+        rest = _join(self.rest)
+        if not self.first:
+            lines = rest.split("\n")
+            return _strip_emphasis(lines[0].strip().lstrip("#").strip()), rest
+        title, lead = split_title(self.first)
+        if lead and rest:
+            return title, lead + ("\n\n" if self._blank_before_rest() else "\n") + rest
+        return title, lead or rest
+
+    def text(self) -> str:
+        rest = _join(self.rest)
+        if self.first and rest:
+            return self.first + ("\n\n" if self._blank_before_rest() else "\n") + rest
+        return self.first or rest
+
+    def _blank_before_rest(self) -> bool:
+        return bool(self.rest) and not self.rest[0].strip()
+
+    def attach(self, lines: list[str]) -> None:
+        body = _strip_blank_edges(lines)
+        if not body:
+            return
+        if self.rest and _strip_blank_edges(self.rest):
+            self.rest = [*_strip_blank_edges_end(self.rest), "", *body]
+        else:
+            self.rest = ["", *body] if self.first else body
+
+
+def _strip_blank_edges_end(lines: list[str]) -> list[str]:
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    return lines[:end]
+
+
+class _Reader:
+    def __init__(self, rb: ParsedRunbook, doc: _Doc, base: str, site_urls: tuple[str, ...]):
+        self.rb, self.doc, self.base, self.site_urls = rb, doc, base, site_urls
+        self.label_blocks: set[int] = set()
+
+    # -- order and labels
+
+    def _saw(self, kind: str) -> None:
+        if kind not in self.rb.section_order:
+            self.rb.section_order.append(kind)
+
+    def _take_labels(self, blocks: list[_Block]) -> list[_Block]:
+        kept = []
+        for block in blocks:
+            label = label_of(self.doc.lines[block.start]) if block.kind == "paragraph" else None
+            if label is None:
+                kept.append(block)
+                continue
+            kind, first = label
+            lines = self.doc.lines[block.start + 1 : self.doc.tokens[block.open_at].map[1]]
+            value = _reflow([first, *lines])
+            if kind == "symptom" and not self.rb.symptom:
+                self.rb.symptom = value
+                self._saw("symptom")
+            elif kind == "symptom":
+                self._add_extra("Symptom", value, block.start)
+            else:
+                self.rb.signal_examples.append(value)
+                self._saw("signal_examples")
+        return kept
+
+    def _add_extra(self, title: str, body: str, start: int) -> None:
+        self._saw(f"extra:{len(self.rb.extra_sections)}")
+        line = self.doc.line_no(start)
+        self.rb.extra_sections.append(ParsedSection(title, body, line=line))
+
+    def _slice(self, blocks: list[_Block]) -> str:
+        if not blocks:
+            return ""
+        return _join(self.doc.lines[blocks[0].start : blocks[-1].end])
+
+    def _blocks_text(self, blocks: list[_Block]) -> str:
+        return "\n\n".join(t for t in (_join(self.doc.lines[b.start : b.end]) for b in blocks) if t)
+
+    # -- preamble and sections
+
+    def read_preamble(self, pre_title: list[_Block], preamble: list[_Block], tldr: Any) -> None:
+        kept_before = self._take_labels(pre_title)
+        kept = self._take_labels(_without_edge_rules(self.doc, preamble))
+        summary = "\n\n".join(t for t in (self._blocks_text(kept_before), self._slice(kept)) if t)
+        if isinstance(tldr, str) and tldr.strip():
+            if summary:
+                self._add_extra("Introduction", summary, (kept_before or kept)[0].start)
+            summary = " ".join(tldr.split())
+        self.rb.summary = summary
+
+    def read_section(self, section: _Section) -> None:
+        all_blocks = _without_edge_rules(self.doc, section.blocks)
+        kind = section.kind
+        if kind == "symptom" and self.rb.symptom:
+            kind = "extra"
+        if kind != "extra":
+            self._saw(kind)
+        blocks = self._take_labels(all_blocks)
+        if kind == "extra":
+            body = (
+                self._slice(blocks) if len(blocks) == len(all_blocks) else self._blocks_text(blocks)
             )
+            self._saw(f"extra:{len(self.rb.extra_sections)}")
+            self.rb.extra_sections.append(ParsedSection(section.heading, body, line=section.line))
+            return
+        self._saw(kind)
+        if kind == "symptom":
+            self.rb.symptom = (
+                self._slice(blocks)
+                if len(blocks) == len(all_blocks)
+                else (self._blocks_text(blocks))
+            )
+            return
+        if kind in ("patterns", "drill_paths"):
+            self._read_table_section(kind, blocks)
+        elif kind == "not_the_issue":
+            self._read_not_the_issue(blocks)
+        elif kind == "connections":
+            self._read_connections(blocks)
         else:
-            target = _link_cell(cells[1], base)
+            intro, items = self._items(blocks)
+            self._set_intro(kind, intro)
+            self._apply_items(kind, items)
+
+    def _set_intro(self, kind: str, intro: list[str]) -> None:
+        text = _join(intro)
+        if text:
+            old = self.rb.section_intros.get(kind)
+            self.rb.section_intros[kind] = f"{old}\n\n{text}" if old else text
+
+    def _apply_items(self, kind: str, items: list[_Item]) -> None:
+        rb = self.rb
+        if kind == "causes":
+            taken = {c.key for c in rb.causes}
+            for item in items:
+                title, detail = item.title_detail()
+                rb.causes.append(ParsedCause(make_key(title, taken), title, detail, line=item.line))
+        elif kind == "checks":
+            taken = {c.key for c in rb.checks}
+            for item in items:
+                title, detail = item.title_detail()
+                title, minutes = split_minutes(title)
+                rb.checks.append(
+                    ParsedCheck(make_key(title, taken), title, detail, minutes, line=item.line)
+                )
+        elif kind == "fix_patterns":
+            taken = {f.key for f in rb.fix_patterns}
+            for item in items:
+                text = item.text()
+                label = text.split("\n", 1)[0].split(" — ", 1)[0]
+                rb.fix_patterns.append(ParsedFix(make_key(label, taken), text, line=item.line))
+        else:  # signal_examples, open_questions, related_reading
+            getattr(rb, kind).extend(item.text() for item in items)
+
+    # -- items
+
+    def _items(self, blocks: list[_Block]) -> tuple[list[str], list[_Item]]:
+        """A list-like section's blocks → (intro lines, items), losing no text.
+
+        List items and paragraphs are items; a sub-heading is an item whose detail is
+        everything up to the next sub-heading; code, tables, HTML, quotes and callouts
+        attach to the item before; a lead-in paragraph ending in ``:`` followed by a list
+        is not an item (it opens the section, or joins the item before).
+        """
+        doc = self.doc
+        intro: list[str] = []
+        items: list[_Item] = []
+        under_heading = False
+        for at, block in enumerate(blocks):
+            source = doc.lines[block.start : block.end]
+            if block.kind == "heading":
+                items.append(_Item(block.text.strip(), [], doc.line_no(block.start), True))
+                under_heading = True
+                continue
+            if under_heading:
+                items[-1].attach(source)
+                continue
+            if block.kind == "list":
+                items.extend(self._list_items(block))
+                continue
+            nxt = blocks[at + 1] if at + 1 < len(blocks) else None
+            if block.kind == "paragraph":
+                if block.text.rstrip().endswith(":") and nxt is not None and nxt.kind == "list":
+                    (items[-1].attach if items else intro.extend)(source)
+                    continue
+                if block.text.strip().lower() in TOC_TEXTS:
+                    continue
+                paragraph_end = doc.tokens[block.open_at].map[1]
+                first = _reflow(doc.lines[block.start : paragraph_end])
+                rest = doc.lines[paragraph_end : block.end]
+                items.append(_Item(first, rest, doc.line_no(block.start)))
+                continue
+            if items:
+                items[-1].attach(source)
+            else:
+                intro.extend(["", *source] if intro else source)
+        return intro, items
+
+    def _list_items(self, block: _Block) -> list[_Item]:
+        doc = self.doc
+        tokens = doc.tokens
+        opens = [
+            i
+            for i in range(block.open_at + 1, block.close_at)
+            if tokens[i].type == "list_item_open" and tokens[i].level == 1 and tokens[i].map
+        ]
+        items = []
+        for n, at in enumerate(opens):
+            start = tokens[at].map[0]
+            end = tokens[opens[n + 1]].map[0] if n + 1 < len(opens) else block.end
+            first_line = doc.lines[start]
+            width = _item_width(first_line)
+            body = [first_line[width:] if len(first_line) > width else ""]
+            body += [_dedent(line, width) for line in doc.lines[start + 1 : end]]
+            child = tokens[at + 1] if at + 1 < len(tokens) else None
+            if child is not None and child.type in ("paragraph_open", "html_block") and child.map:
+                split = max(1, child.map[1] - start)
+                first = _strip_task(_reflow(body[:split]))
+                items.append(_Item(first, body[split:], doc.line_no(start)))
+            else:
+                items.append(_Item("", body, doc.line_no(start)))
+        return items
+
+    # -- tables, pivots, connections
+
+    def _cells(self, block: _Block) -> list[tuple[int, list[Token]]]:
+        """Body rows of a table: (body line, the inline token of each cell)."""
+        rows: list[tuple[int, list[Token]]] = []
+        in_body = False
+        for token in self.doc.tokens[block.open_at : block.close_at + 1]:
+            if token.type == "tbody_open":
+                in_body = True
+            elif token.type == "tr_open" and in_body:
+                rows.append((token.map[0] if token.map else block.start, []))
+            elif token.type == "inline" and in_body and rows:
+                rows[-1][1].append(token)
+        return rows
+
+    def _read_table_section(self, kind: str, blocks: list[_Block]) -> None:
+        rb, doc = self.rb, self.doc
+        rows: list[tuple[int, list[str], list[Token]]] = []
+        intro: list[str] = []
+        for block in blocks:
+            if block.kind == "table":
+                for line, cells in self._cells(block):
+                    texts = [c.content.replace("\\|", "|").strip() for c in cells]
+                    rows.append((doc.line_no(line), texts, cells))
+            elif block.kind == "list":
+                for item in self._list_items(block):
+                    title, detail = item.title_detail()
+                    rows.append((item.line, [title, detail], []))
+            else:
+                intro.extend(["", *doc.lines[block.start : block.end]])
+        self._set_intro(kind, intro)
+        taken = {p.key for p in rb.patterns}
+        for line, cells, tokens in rows:
+            if len(cells) < 2 or not cells[0]:
+                rb.warnings.append(f"line {line}: table row needs two cells, skipped")
+                continue
+            if kind == "patterns":
+                rb.patterns.append(
+                    ParsedPattern(
+                        make_key(cells[0], taken), cells[0], " | ".join(cells[1:]), line=line
+                    )
+                )
+                continue
+            target = self._cell_target(cells[1], tokens[1] if len(tokens) > 1 else None, line)
             if target is None:
-                rb.warnings.append(f"line {lineno}: drill path {cells[1]!r} is not a runbook slug")
+                rb.warnings.append(f"line {line}: drill path {cells[1]!r} is not a runbook slug")
                 continue
-            rb.drill_paths.append(ParsedLink(target, cells[0]))
+            rb.drill_paths.append(ParsedLink(target, cells[0], line=line))
 
-
-def _apply_connections(rb: ParsedRunbook, blocks: list[_Block], base: str) -> None:
-    seen = {c.target for c in rb.connections}
-    for block in blocks:
-        text = _block_text(block) if block.kind == "item" else "\n".join(block.lines)
-        found = _links_in_text(text, base)
+    def _cell_target(self, text: str, inline: Token | None, line: int) -> str | None:
+        found = self._links_in_inline(inline, line) if inline is not None else []
         if not found:
-            text = re.sub(r"^\s*[-*+]\s+", "", text, flags=re.M)
-            for piece in re.split(r"[·•,;\n]+", text):
-                piece = piece.strip().strip("`")
-                words = [piece] if piece and " " not in piece else piece.split()
-                for word in words:
-                    if "/" in word or word == piece:
-                        slug = resolve_link(word.strip("`"), base)
-                        if slug:
-                            found.append(slug)
-        for slug in found:
-            if slug not in seen:
+            found = self._links_in_text(text, line)
+        return found[0] if found else (bare_slug(text) or None)
+
+    def _read_not_the_issue(self, blocks: list[_Block]) -> None:
+        rb, doc = self.rb, self.doc
+        for block in blocks:
+            text = _reflow(doc.lines[block.start : block.end]) if block.kind == "paragraph" else ""
+            if text.lower().startswith("pivot to "):
+                target, rest = self._pivot_target(text[len("pivot to ") :], block)
+                if target:
+                    rb.pivots.append(ParsedLink(target, rest, line=doc.line_no(block.start)))
+                    continue
+            if (
+                block.kind == "paragraph"
+                and not rb.not_the_issue_condition
+                and not (rb.not_the_issue_items)
+            ):
+                rb.not_the_issue_condition = text
+            elif block.kind == "list":
+                rb.not_the_issue_items.extend(item.text() for item in self._list_items(block))
+            else:
+                rb.not_the_issue_items.append(text or _join(doc.lines[block.start : block.end]))
+
+    def _pivot_target(self, rest: str, block: _Block) -> tuple[str | None, str]:
+        line = self.doc.line_no(block.start)
+        rest = rest.strip()
+        if rest.startswith("[["):
+            end = rest.find("]]")
+            if end != -1:
+                found = self._links_in_text(rest[: end + 2], line)
+                return (found[0] if found else None), rest[end + 2 :].strip()
+        if rest.startswith("["):
+            inline = self.doc.tokens[block.open_at + 1]
+            found = self._links_in_inline(inline, line)
+            close = rest.find(")")
+            if found and close != -1:
+                return found[0], rest[close + 1 :].strip()
+        word, _, after = rest.partition(" ")
+        slug = bare_slug(word)
+        return (slug or None), after.strip()
+
+    def _read_connections(self, blocks: list[_Block]) -> None:
+        seen = {c.target for c in self.rb.connections}
+        doc = self.doc
+        for block in blocks:
+            line = doc.line_no(block.start)
+            found = self._links_in_blocks([block])
+            if not found:
+                text = _join(doc.lines[block.start : block.end])
+                for char in "·•,;":
+                    text = text.replace(char, "\n")
+                for piece in text.split("\n"):
+                    piece = piece.strip().lstrip("-*+").strip()
+                    for word in [piece] if " " not in piece else piece.split():
+                        if "/" in word or word == piece:
+                            slug = bare_slug(word)
+                            if slug:
+                                found.append((slug, line))
+            for slug, at in found:
+                if slug not in seen:
+                    seen.add(slug)
+                    self.rb.connections.append(ParsedLink(slug, line=at))
+        self._saw("connections")
+
+    # -- links
+
+    def _target(self, found: LinkTarget | None, line: int) -> str | None:
+        if found is None:
+            return None
+        if found.problem:
+            self.rb.warnings.append(f"line {line}: {found.problem}")
+            return None
+        return found.slug
+
+    def _links_in_text(self, text: str, line: int) -> list[str]:
+        out = []
+        for link in wiki_links(text):
+            slug = wiki_slug(link.target)
+            if slug:
+                out.append(slug)
+        for ref in hugo_refs(text):
+            slug = self._target(resolve_href(ref, self.base, self.site_urls), line)
+            if slug:
+                out.append(slug)
+        return out
+
+    def _links_in_inline(self, inline: Token, line: int) -> list[str]:
+        out = []
+        plain = []
+        for child in inline.children or []:
+            if child.type == "link_open":
+                href = str(child.attrs.get("href", ""))
+                slug = self._target(resolve_href(href, self.base, self.site_urls), line)
+                if slug:
+                    out.append(slug)
+            elif child.type == "text":
+                plain.append(child.content)
+            elif child.type in ("softbreak", "hardbreak"):
+                plain.append("\n")
+            else:
+                plain.append(" ")
+        return out + self._links_in_text("".join(plain), line)
+
+    def _links_in_blocks(self, blocks: list[_Block]) -> list[tuple[str, int]]:
+        found: list[tuple[str, int]] = []
+        for block in blocks:
+            for token in self.doc.tokens[block.open_at : block.close_at + 1]:
+                if token.type == "inline":
+                    line = self.doc.line_no(token.map[0] if token.map else block.start)
+                    found += [(slug, line) for slug in self._links_in_inline(token, line)]
+        return found
+
+    def collect_links(self) -> None:
+        """Runbook links anywhere outside code become connections (with their line)."""
+        rb = self.rb
+        seen = {c.target for c in rb.connections}
+        for slug, line in self._links_in_blocks(self.doc.blocks):
+            if slug not in seen and slug != self.base:
                 seen.add(slug)
-                rb.connections.append(ParsedLink(slug))
+                rb.connections.append(ParsedLink(slug, line=line))
+        if rb.connections:
+            self._saw("connections")
 
 
-def _apply_not_the_issue(rb: ParsedRunbook, blocks: list[_Block], base: str) -> None:
-    for block in blocks:
-        text = _reflow(block.lines) if block.kind == "para" else ""
-        pivot = PIVOT_RE.match(text) if text else None
-        if pivot:
-            rest = pivot.group(1)
-            m = re.match(r"^(\[\[[^\]]+\]\]|\[[^\]]*\]\([^)]*\)|`?[\w\-/.]+`?)\s*(.*)$", rest)
-            target = _link_cell(m.group(1), base) if m else None
-            if target:
-                rb.pivots.append(ParsedLink(target, m.group(2).strip()))
-                continue
-        if block.kind == "para" and not rb.not_the_issue_condition and not rb.not_the_issue_items:
-            rb.not_the_issue_condition = text
-        elif block.kind == "item":
-            rb.not_the_issue_items.extend(_texts([block]))
-        else:
-            rb.not_the_issue_items.append(text or "\n".join(block.lines))
+def _is_rule(doc: _Doc, block: _Block) -> bool:
+    return block.kind == "other" and doc.tokens[block.open_at].type == "hr"
 
 
-def _collect_body_links(rb: ParsedRunbook, base: str) -> None:
-    """Relative ``.md`` links and ``[[wiki/links]]`` in any text become connections."""
-    seen = {c.target for c in rb.connections}
-    texts = [rb.summary, rb.symptom, *rb.signal_examples]
-    texts += [f"{c.title} {c.detail}" for c in rb.causes]
-    texts += [f"{c.title} {c.detail}" for c in rb.checks]
-    texts += [f.text for f in rb.fix_patterns]
-    texts += [f"{p.observation} {p.diagnosis}" for p in rb.patterns]
-    texts += [rb.not_the_issue_condition, *rb.not_the_issue_items]
-    texts += [s.body for s in rb.extra_sections] + rb.open_questions + rb.related_reading
-    for text in texts:
-        for slug in _links_in_text(text, base):
-            if slug not in seen and slug != base:
-                seen.add(slug)
-                rb.connections.append(ParsedLink(slug))
+def _without_edge_rules(doc: _Doc, blocks: list[_Block]) -> list[_Block]:
+    """Thematic breaks that frame a section (``---`` between sections) are decoration."""
+    start, end = 0, len(blocks)
+    while start < end and _is_rule(doc, blocks[start]):
+        start += 1
+    while end > start and _is_rule(doc, blocks[end - 1]):
+        end -= 1
+    kept = blocks[start:end]
+    if end < len(blocks) and kept:
+        # The last kept block's lines stop where the rule starts.
+        last = kept[-1]
+        kept[-1] = _Block(
+            last.kind,
+            last.open_at,
+            last.close_at,
+            last.start,
+            blocks[end].start,
+            last.level,
+            last.text,
+        )
+    return kept
+
+
+def _item_width(line: str) -> int:
+    """Columns from the start of a list item's first line to its content."""
+    width = _leading_width(line)
+    text = line.expandtabs(4)[width:] if "\t" in line else line[width:]
+    marker = 1
+    if text[:1].isdigit():
+        while marker < len(text) and text[marker].isdigit():
+            marker += 1
+        marker += 1  # the "." or ")"
+    spaces = len(text[marker:]) - len(text[marker:].lstrip(" "))
+    if spaces == 0 or spaces > 4 or not text[marker:].strip():
+        spaces = 1
+    return width + marker + spaces
 
 
 def _assign_cause_links(rb: ParsedRunbook, explicit: Any) -> None:
@@ -908,75 +1126,102 @@ def _assign_cause_links(rb: ParsedRunbook, explicit: Any) -> None:
 
 
 def render_runbook(rb: ParsedRunbook) -> str:
-    """ParsedRunbook → Markdown source form that parses back to an equal runbook."""
+    """ParsedRunbook → Markdown source form that parses back to an equal runbook, with the
+    sections in the author's order (``section_order``)."""
     out: list[str] = []
     fm: dict[str, Any] = {}
+    front = dict(rb.front_matter)
+    heading = front.pop("h1", None)
+    if isinstance(heading, str) and heading.strip() and heading.strip() != rb.title:
+        fm["title"] = rb.title
+    else:
+        heading = rb.title
     if rb.slug:
         fm["slug"] = rb.slug
     if rb.category:
         fm["category"] = rb.category
     if rb.tags:
         fm["tags"] = list(rb.tags)
-    fm.update(rb.front_matter)
+    fm.update(front)
     links = _confirmed_links(rb)
     if links:
         fm["cause_links"] = links
     if fm:
         out += ["---", yaml.safe_dump(fm, sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
-    out += [f"# {rb.title}", ""]
+    out += [f"# {' '.join(str(heading).split())}", ""]
     if rb.summary:
         out += [rb.summary, ""]
+    parts = _parts(rb)
+    order = [k for k in rb.section_order if k in parts]
+    order += [k for k in CANONICAL_ORDER if k in parts and k not in order]
+    order += [k for k in parts if k not in order]
+    for kind in order:
+        out += parts[kind]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _parts(rb: ParsedRunbook) -> dict[str, list[str]]:
+    """Each section the runbook has → its Markdown lines."""
+    parts: dict[str, list[str]] = {}
+    intros = rb.section_intros
+
+    def section(kind: str, body: list[str]) -> None:
+        lines = [f"## {SECTION_HEADINGS[kind]}", ""]
+        if intros.get(kind):
+            lines += [intros[kind], ""]
+        parts[kind] = lines + body
+
     if rb.symptom:
         if "\n" in rb.symptom or _starts_block(rb.symptom):
-            out += ["## Symptom", "", rb.symptom, ""]
+            parts["symptom"] = ["## Symptom", "", rb.symptom, ""]
         else:
-            out += [f"**Symptom:** {rb.symptom}", ""]
+            parts["symptom"] = [f"**Symptom:** {rb.symptom}", ""]
     if rb.patterns:
-        out += [f"## {SECTION_HEADINGS['patterns']}", "", "| Pattern | Likely cause |", "|---|---|"]
-        out += [f"| {_cell(p.observation)} | {_cell(p.diagnosis)} |" for p in rb.patterns]
-        out.append("")
+        rows = [f"| {_cell(p.observation)} | {_cell(p.diagnosis)} |" for p in rb.patterns]
+        section("patterns", ["| Pattern | Likely cause |", "|---|---|", *rows, ""])
     if rb.causes:
-        out += [f"## {SECTION_HEADINGS['causes']}", ""]
-        out += [_item(c.title, c.detail) for c in rb.causes]
-        out.append("")
+        section("causes", [*(_item(c.title, c.detail) for c in rb.causes), ""])
     if rb.checks:
-        out += [f"## {SECTION_HEADINGS['checks']}", ""]
-        for c in rb.checks:
-            title = f"{c.title} (~{c.minutes} min)" if c.minutes is not None else c.title
-            out.append(_item(title, c.detail))
-        out.append("")
-    for example in rb.signal_examples:
-        out += [f"**Signal example:** {example}", ""]
+        section(
+            "checks",
+            [
+                *(
+                    _item(
+                        f"{c.title} (~{c.minutes} min)" if c.minutes is not None else c.title,
+                        c.detail,
+                    )
+                    for c in rb.checks
+                ),
+                "",
+            ],
+        )
+    if rb.signal_examples:
+        parts["signal_examples"] = [
+            line
+            for example in rb.signal_examples
+            for line in (f"**Signal example:** {example}", "")
+        ]
     if rb.drill_paths:
-        out += [f"## {SECTION_HEADINGS['drill_paths']}", "", "| Suspect | Go to |", "|---|---|"]
-        out += [f"| {_cell(d.text)} | {d.target} |" for d in rb.drill_paths]
-        out.append("")
+        rows = [f"| {_cell(d.text)} | {d.target} |" for d in rb.drill_paths]
+        section("drill_paths", ["| Suspect | Go to |", "|---|---|", *rows, ""])
     if rb.fix_patterns:
-        out += [f"## {SECTION_HEADINGS['fix_patterns']}", ""]
-        out += [_text_item(f.text) for f in rb.fix_patterns]
-        out.append("")
+        section("fix_patterns", [*(_text_item(f.text) for f in rb.fix_patterns), ""])
     if rb.not_the_issue_condition or rb.not_the_issue_items or rb.pivots:
-        out += [f"## {SECTION_HEADINGS['not_the_issue']}", ""]
-        if rb.not_the_issue_condition:
-            out += [rb.not_the_issue_condition, ""]
-        out += [_text_item(t) for t in rb.not_the_issue_items]
-        out.append("")
+        body = [rb.not_the_issue_condition, ""] if rb.not_the_issue_condition else []
+        body += [*(_text_item(t) for t in rb.not_the_issue_items), ""]
         for p in rb.pivots:
-            out += [f"Pivot to {p.target} {p.text}".rstrip(), ""]
+            body += [f"Pivot to {p.target} {p.text}".rstrip(), ""]
+        section("not_the_issue", body)
     if rb.connections:
-        out += [f"## {SECTION_HEADINGS['connections']}", ""]
-        out += [" · ".join(c.target for c in rb.connections), ""]
+        section("connections", [" · ".join(c.target for c in rb.connections), ""])
     for kind in ("open_questions", "related_reading"):
         values = getattr(rb, kind)
         if values:
-            out += [f"## {SECTION_HEADINGS[kind]}", ""]
-            out += [_text_item(t) for t in values]
-            out.append("")
-    for section in rb.extra_sections:
-        out += [f"## {section.title}", ""]
-        if section.body:
-            out += [section.body, ""]
-    return "\n".join(out).rstrip("\n") + "\n"
+            section(kind, [*(_text_item(t) for t in values), ""])
+    for index, extra in enumerate(rb.extra_sections):
+        lines = [f"## {' '.join(extra.title.split())}", ""]
+        parts[f"extra:{index}"] = lines + ([extra.body, ""] if extra.body else [])
+    return parts
 
 
 def _confirmed_links(rb: ParsedRunbook) -> dict[str, dict[str, list[str]]]:
@@ -990,18 +1235,17 @@ def _confirmed_links(rb: ParsedRunbook) -> dict[str, dict[str, list[str]]]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _starts_block(text: str) -> bool:
     first = text.split("\n", 1)[0]
-    return bool(
-        FENCE_RE.match(first)
-        or ATX_RE.match(first)
-        or LIST_RE.match(first)
-        or first.lstrip().startswith(("|", "<"))
-        or HR_RE.match(first)
-        or _indent(first) >= 4
+    stripped = first.lstrip()
+    return (
+        is_list_line(first)
+        or stripped.startswith(("|", "<", "#", "```", "~~~", ">", "!!!", ":::"))
+        or (len(stripped) >= 3 and set(stripped.replace(" ", "")) <= set("-*_="))
+        or _leading_width(first) >= 4
     )
 
 
