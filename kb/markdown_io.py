@@ -533,8 +533,23 @@ def parse_runbook(
     for section in sections:
         reader.read_section(section)
     reader.collect_links()
+    rb.section_order = [kind for kind in rb.section_order if _has_part(rb, kind)]
+    rb.warnings.sort(key=_warning_line)
     _assign_cause_links(rb, front_matter.get("cause_links"))
     return rb
+
+
+def _warning_line(warning: str) -> int:
+    head = warning.split(":", 1)[0]
+    return int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 0
+
+
+def _has_part(rb: ParsedRunbook, kind: str) -> bool:
+    if kind.startswith("extra:"):
+        return True
+    if kind == "not_the_issue":
+        return bool(rb.not_the_issue_condition or rb.not_the_issue_items or rb.pivots)
+    return bool(getattr(rb, kind)) or bool(rb.section_intros.get(kind))
 
 
 TOC_TEXTS = frozenset({"[[_toc_]]", "[toc]", "[[toc]]", "${toc}", "[_toc_]"})
@@ -697,12 +712,13 @@ def _strip_blank_edges_end(lines: list[str]) -> list[str]:
 class _Reader:
     def __init__(self, rb: ParsedRunbook, doc: _Doc, base: str, site_urls: tuple[str, ...]):
         self.rb, self.doc, self.base, self.site_urls = rb, doc, base, site_urls
-        self.label_blocks: set[int] = set()
+        self.seen_kinds: set[str] = set()
 
     # -- order and labels
 
     def _saw(self, kind: str) -> None:
-        if kind not in self.rb.section_order:
+        if kind not in self.seen_kinds:
+            self.seen_kinds.add(kind)
             self.rb.section_order.append(kind)
 
     def _take_labels(self, blocks: list[_Block]) -> list[_Block]:
@@ -1152,9 +1168,10 @@ def render_runbook(rb: ParsedRunbook) -> str:
     if rb.summary:
         out += [rb.summary, ""]
     parts = _parts(rb)
-    order = [k for k in rb.section_order if k in parts]
-    order += [k for k in CANONICAL_ORDER if k in parts and k not in order]
-    order += [k for k in parts if k not in order]
+    # dict keys: ordered and unique, so a long order stays linear.
+    order = dict.fromkeys(k for k in rb.section_order if k in parts)
+    order.update(dict.fromkeys(k for k in CANONICAL_ORDER if k in parts))
+    order.update(dict.fromkeys(parts))
     for kind in order:
         out += parts[kind]
     return "\n".join(out).rstrip("\n") + "\n"

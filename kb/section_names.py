@@ -10,7 +10,8 @@ runbooks, prometheus-operator, OpenShift, KubeVirt, government platform teams' p
 
 =================  ===========================================================================
 symptom            Symptom(s), Meaning, Overview, Alert description, Problem, Problem
-                   description, Description, Summary of the problem, What is happening
+                   description, Description, Summary of the problem, What is happening,
+                   Background
 patterns           Quick diagnosis, Patterns, Diagnosis table, Triage table
 causes             Likely causes, Causes, Possible causes, Common causes, Root causes, Probable
                    causes, Potential causes
@@ -36,7 +37,7 @@ import unicodedata
 _ALIASES: dict[str, tuple[str, ...]] = {
     "symptom": (
         "symptom", "symptoms", "meaning", "overview", "alert description", "problem",
-        "problem description", "description", "summary of the problem", "what is happening",
+        "problem description", "description", "summary of the problem", "what is happening", "background",
     ),
     "patterns": ("quick diagnosis", "patterns", "diagnosis table", "triage table"),
     "causes": (

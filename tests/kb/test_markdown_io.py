@@ -10,7 +10,7 @@ from kb.markdown_io import (
     render_runbook,
     slug_from_path,
 )
-from tests.conftest import DATA_DIR, SAMPLES_DIR, SEED_SLUG
+from tests.conftest import DATA_DIR, SAMPLES_DIR, SEED_SLUG, SHARED_DIR
 
 STRUCTURE = [
     "title", "summary", "symptom", "patterns", "causes", "checks", "signal_examples",
@@ -292,3 +292,232 @@ def test_render_runbook_round_trips_multiline_details():
     assert [c.title for c in parsed.checks] == ["Login to the cluster.", "General health"]
     again = parse_runbook(render_runbook(parsed))
     assert structure(again) == structure(parsed)
+
+
+# --------------------------------------------------------------------------- Markdown as
+# GitHub, GitLab and MkDocs authors write it (issue 13). Each example fails on the old
+# line-based reader.
+
+PUBLIC_DIR = SHARED_DIR / "fixtures" / "public-runbooks"
+
+
+def test_parse_runbook_title_is_the_h1_after_comment_toc_and_badges():
+    rb = parse_runbook(
+        "<!-- generated; do not edit -->\n\n[[_TOC_]]\n\n"
+        "[![build](https://ci.example.com/badge.svg)](https://ci.example.com)\n\n"
+        "# Disk full on a database host\n\nWhat to do.\n"
+    )
+    assert rb.title == "Disk full on a database host"
+    assert "What to do." in rb.summary
+    assert all(c.target != "toc" for c in rb.connections)
+
+
+def test_parse_runbook_keeps_a_differing_h1_under_a_front_matter_title():
+    rb = parse_runbook("---\ntitle: Disk almost full\n---\n\n# NodeDiskFull\n\n## Meaning\n\nX.\n")
+    assert rb.title == "Disk almost full"
+    assert rb.front_matter["h1"] == "NodeDiskFull"
+    again = parse_runbook(render_runbook(rb))
+    assert (again.title, again.front_matter["h1"]) == ("Disk almost full", "NodeDiskFull")
+
+
+def test_parse_runbook_splits_a_document_sectioned_only_with_h3():
+    rb = parse_runbook(
+        "# Queue backlog\n\n### Symptoms\n\nMessages pile up.\n\n"
+        "### Likely causes\n\n- Consumer crashed\n- Poison message\n\n"
+        "### Resolution\n\n1. Restart the consumer\n"
+    )
+    assert rb.symptom == "Messages pile up."
+    assert [c.title for c in rb.causes] == ["Consumer crashed", "Poison message"]
+    assert [f.text for f in rb.fix_patterns] == ["Restart the consumer"]
+
+
+def test_parse_runbook_lead_in_line_ending_in_colon_is_not_an_item():
+    rb = parse_runbook(
+        "# Queue backlog\n\n## Diagnosis\n\nCheck the following:\n\n"
+        "- Consumer lag in Grafana\n- Dead-letter queue size\n"
+    )
+    assert [c.title for c in rb.checks] == ["Consumer lag in Grafana", "Dead-letter queue size"]
+    assert rb.section_intros["checks"] == "Check the following:"
+
+
+def test_parse_runbook_list_straight_after_a_text_line_is_a_list():
+    rb = parse_runbook(
+        "# Cron\n\n## Likely causes\n\nDoes three things:\n* Wrong timezone\n* Lock held\n"
+    )
+    assert [c.title for c in rb.causes] == ["Wrong timezone", "Lock held"]
+
+
+def test_parse_runbook_fence_indented_in_a_numbered_step_stays_code():
+    rb = parse_runbook(
+        "# Etcd\n\n## Diagnosis\n\n1. List the members:\n\n   ```shell\n"
+        "   $ etcdctl member list\n   $ etcdctl endpoint health\n   ```\n\n2. Check disk latency\n"
+    )
+    assert [c.title for c in rb.checks] == ["List the members:", "Check disk latency"]
+    assert rb.checks[0].detail == (
+        "```shell\n$ etcdctl member list\n$ etcdctl endpoint health\n```"
+    )
+
+
+def test_parse_runbook_two_space_nested_list_stays_nested():
+    rb = parse_runbook(
+        "# Pods\n\n## Diagnosis\n\n- Check the pod template such as:\n  - priority\n"
+        "  - resources\n- Check events\n"
+    )
+    assert [c.title for c in rb.checks] == ["Check the pod template such as:", "Check events"]
+    assert rb.checks[0].detail == "- priority\n- resources"
+
+
+def test_parse_runbook_admonition_under_fixes_is_not_a_fix_of_its_own():
+    rb = parse_runbook(
+        "# Disk\n\n## Mitigation\n\n- Delete old WAL files\n\n"
+        '!!! warning "Careful"\n    Never delete the newest segment.\n\n'
+        "> [!CAUTION]\n> Take a snapshot first.\n\n:::note\nAsk the DBA.\n:::\n\n- Grow the volume\n"
+    )
+    assert [f.text.split("\n")[0] for f in rb.fix_patterns] == [
+        "Delete old WAL files",
+        "Grow the volume",
+    ]
+    first = rb.fix_patterns[0].text
+    assert (
+        "!!! warning" in first and "[!CAUTION]" in first and ":::note\nAsk the DBA.\n:::" in first
+    )
+
+
+def test_parse_runbook_plain_form_short_line_before_a_list_starts_an_extra_section(seed_text):
+    text = seed_text.rstrip("\n") + "\nCommunication\n- Post in #incidents\n- Page the owner\n"
+    rb = parse_runbook(text)
+    assert rb.extra_sections[-1].title == "Communication"
+    assert rb.extra_sections[-1].body == "- Post in #incidents\n- Page the owner"
+    assert len(rb.open_questions) == 2
+
+
+@pytest.mark.parametrize(
+    ("heading", "kind"),
+    [
+        ("Debugging", "checks"),
+        ("Troubleshooting steps", "checks"),
+        ("How to investigate", "checks"),
+        ("2. How to Investigate:", "checks"),
+        ("Resolution steps", "fix_patterns"),
+        ("Workaround", "fix_patterns"),
+        ("Remediation", "fix_patterns"),
+        ("**Recovery**", "fix_patterns"),
+        ("Problem description", "symptom"),
+        ("Background", "symptom"),
+    ],
+)
+def test_parse_runbook_maps_section_aliases_ignoring_case_numbering_and_marks(heading, kind):
+    rb = parse_runbook(f"# Alert\n\n## {heading}\n\n- Look at it\n")
+    assert rb.section_order == [kind]
+
+
+def test_parse_runbook_repeated_symptom_resolution_groups_stay_extra_sections():
+    rb = parse_runbook(
+        "# Backups\n\n## Symptoms\n\nJob failed.\n\n## Resolution\n\nRerun it.\n\n"
+        "## Symptoms\n\nJob slow.\n\n## Resolution\n\nAdd workers.\n"
+    )
+    assert rb.symptom == "" and rb.fix_patterns == []
+    assert [(s.title, s.body) for s in rb.extra_sections] == [
+        ("Symptoms", "Job failed."),
+        ("Resolution", "Rerun it."),
+        ("Symptoms", "Job slow."),
+        ("Resolution", "Add workers."),
+    ]
+
+
+def test_parse_runbook_resolves_html_site_reference_and_wiki_links():
+    rb = parse_runbook(
+        "# Lag\n\n## Diagnosis\n\n- See [the primary](../db/primary.html#load)\n"
+        "- See [published](https://runbooks.example.com/net/dns/) and [ref][r]\n"
+        "- Then [[dns-resolution]] and [[storage/disk|the disk one]]\n\n"
+        "## Notes\n\n[r]: ./replica-lag.md\n",
+        slug="storage/lag",
+        site_urls=["https://runbooks.example.com/"],
+    )
+    assert [c.target for c in rb.connections] == [
+        "db/primary",
+        "net/dns",
+        "storage/replica-lag",
+        "dns-resolution",
+        "storage/disk",
+    ]
+
+
+def test_parse_runbook_wiki_link_with_alias_in_a_table_cell_keeps_the_drill_path():
+    rb = parse_runbook(
+        "# Errors\n\n## Drill Paths\n\n| Suspect | Go to |\n|---|---|\n"
+        "| DNS flapping | [[networking/dns-resolution|DNS runbook]] |\n"
+    )
+    assert [(d.text, d.target) for d in rb.drill_paths] == [
+        ("DNS flapping", "networking/dns-resolution")
+    ]
+
+
+def test_parse_runbook_reports_links_it_cannot_follow_with_their_line():
+    rb = parse_runbook(
+        "# Errors\n\n## Diagnosis\n\n- Ask [upstream](../../../outside.md)\n\n"
+        "## Drill Paths\n\n| Suspect | Go to |\n|---|---|\n| Disk | somewhere else |\n",
+        slug="a/b",
+    )
+    assert rb.warnings == [
+        "line 5: link '../../../outside.md' leads outside the collection",
+        "line 11: drill path 'somewhere else' is not a runbook slug",
+    ]
+
+
+def test_parse_runbook_generic_sections_keep_the_authors_order():
+    rb = parse_runbook("# A\n\n## Meaning\n\nM.\n\n## Impact\n\nI.\n\n## Diagnosis\n\nD.\n")
+    assert rb.section_order == ["symptom", "extra:0", "checks"]
+
+
+# --------------------------------------------------------------------------- hostile text
+
+
+HOSTILE = {
+    "heading of spaces": "# T\n\n## " + " " * 4000 + "x" + " " * 4000 + "#\n",
+    "open wiki links": "# T\n\n## Diagnosis\n\n- " + "[[" * 10_000 + "\n",
+    "open links": "# T\n\n## Diagnosis\n\n- " + "](" * 20_000 + "\n",
+    "minute hints": "# T\n\n## Checks\n\n- a" + " (" * 20_000 + "~5 min)" * 2000 + "\n",
+    "dash runs": "# T\n\n## Causes\n\n- a" + " -" * 50_000 + "\n",
+    "deep list": "# T\n\n## Causes\n\n" + "".join("  " * i + "- x\n" for i in range(250)),
+    "deep quote": "# T\n\n## Causes\n\n" + ">" * 50_000 + " x\n",
+    "many sections": "# T\n" + "## Impact\n- a\n" * 2_000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_parse_runbook_hostile_text_finishes_within_a_second(name):
+    import time
+
+    started = time.perf_counter()
+    rb = parse_runbook(HOSTILE[name])
+    render_runbook(rb)
+    assert time.perf_counter() - started < 1.0, name
+
+
+# --------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in PUBLIC_DIR.rglob("*.md")),
+    ids=lambda p: str(p.relative_to(PUBLIC_DIR)),
+)
+def test_render_runbook_round_trips_public_runbooks(path):
+    slug = slug_from_path(str(path.relative_to(PUBLIC_DIR)))
+    parsed = parse_runbook(path.read_text(), slug=slug)
+    again = parse_runbook(render_runbook(parsed), slug=slug)
+    assert structure(again) == structure(parsed)
+    assert again.section_order == parsed.section_order
+    assert again.section_intros == parsed.section_intros
+
+
+def test_render_runbook_round_trips_the_seed(seed_text):
+    parsed = parse_runbook(seed_text, slug=SEED_SLUG)
+    assert structure(parse_runbook(render_runbook(parsed), slug=SEED_SLUG)) == structure(parsed)
+
+
+def test_parse_runbook_public_runbooks_have_no_warnings():
+    for path in sorted(PUBLIC_DIR.rglob("*.md")):
+        slug = slug_from_path(str(path.relative_to(PUBLIC_DIR)))
+        assert parse_runbook(path.read_text(), slug=slug).warnings == [], path
