@@ -37,7 +37,8 @@ import unicodedata
 _ALIASES: dict[str, tuple[str, ...]] = {
     "symptom": (
         "symptom", "symptoms", "meaning", "overview", "alert description", "problem",
-        "problem description", "description", "summary of the problem", "what is happening", "background",
+        "problem description", "description", "summary of the problem", "what is happening",
+        "background",
     ),
     "patterns": ("quick diagnosis", "patterns", "diagnosis table", "triage table"),
     "causes": (

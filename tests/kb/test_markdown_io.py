@@ -371,7 +371,8 @@ def test_parse_runbook_admonition_under_fixes_is_not_a_fix_of_its_own():
     rb = parse_runbook(
         "# Disk\n\n## Mitigation\n\n- Delete old WAL files\n\n"
         '!!! warning "Careful"\n    Never delete the newest segment.\n\n'
-        "> [!CAUTION]\n> Take a snapshot first.\n\n:::note\nAsk the DBA.\n:::\n\n- Grow the volume\n"
+        "> [!CAUTION]\n> Take a snapshot first.\n\n"
+        ":::note\nAsk the DBA.\n:::\n\n- Grow the volume\n"
     )
     assert [f.text.split("\n")[0] for f in rb.fix_patterns] == [
         "Delete old WAL files",
