@@ -1164,7 +1164,7 @@ def render_runbook(rb: ParsedRunbook) -> str:
         fm["cause_links"] = links
     if fm:
         out += ["---", yaml.safe_dump(fm, sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
-    out += [f"# {' '.join(str(heading).split())}", ""]
+    out += [f"# {_one_line(str(heading))}", ""]
     if rb.summary:
         out += [rb.summary, ""]
     parts = _parts(rb)
@@ -1236,9 +1236,15 @@ def _parts(rb: ParsedRunbook) -> dict[str, list[str]]:
         if values:
             section(kind, [*(_text_item(t) for t in values), ""])
     for index, extra in enumerate(rb.extra_sections):
-        lines = [f"## {' '.join(extra.title.split())}", ""]
+        lines = [f"## {_one_line(extra.title)}", ""]
         parts[f"extra:{index}"] = lines + ([extra.body, ""] if extra.body else [])
     return parts
+
+
+def _one_line(text: str) -> str:
+    text = text.replace("\r", " ").replace("\n", " ").strip()
+    # A heading's trailing #s would be read as its closing sequence: add one to be read.
+    return text + " #" if text.endswith("#") else text
 
 
 def _confirmed_links(rb: ParsedRunbook) -> dict[str, dict[str, list[str]]]:

@@ -1,6 +1,8 @@
 """The reader and writer, without a database."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kb.markdown_io import (
     ParsedRunbook,
@@ -522,3 +524,30 @@ def test_parse_runbook_public_runbooks_have_no_warnings():
     for path in sorted(PUBLIC_DIR.rglob("*.md")):
         slug = slug_from_path(str(path.relative_to(PUBLIC_DIR)))
         assert parse_runbook(path.read_text(), slug=slug).warnings == [], path
+
+
+MARKDOWN_BITS = [
+    "# ", "## ", "### ", "- ", "* ", "1. ", "  ", "    ", "> ", "> [!NOTE]", "!!! warning",
+    ":::note", ":::", "```", "~~~", "|", "|---|", "[[", "]]", "[", "](", ")", "<", ">", "<pod>",
+    "**", "_", "`", "---", "+++", "\n", "\n\n", "Symptom:", "Pivot to ", "Likely Causes",
+    "First Checks", "Diagnosis", "Mitigation", " — ", "(~5 min)", "\t", "\\", "&amp;", "\u200b",
+]  # fmt: skip
+
+
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(MARKDOWN_BITS), st.text(max_size=12)), min_size=1, max_size=80
+    )
+)
+@settings(max_examples=300, deadline=1000, suppress_health_check=[HealthCheck.too_slow])
+def test_parse_runbook_any_text_reads_or_fails_cleanly_and_round_trips(pieces):
+    text = "".join(pieces)
+    try:
+        rb = parse_runbook(text, slug="fuzz/case")
+    except RunbookParseError as exc:
+        assert exc.line >= 1
+        return
+    assert rb.title and "\n" not in rb.title
+    again = parse_runbook(render_runbook(rb), slug="fuzz/case")
+    assert again.title == rb.title
+    assert [c.key for c in again.causes] == [c.key for c in rb.causes]
