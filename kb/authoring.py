@@ -8,34 +8,33 @@ and the latest revision's text alone rebuilds the runbook.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.urls import Resolver404, resolve
 
 from kb.diffing import LineDiff, line_diff
 from kb.exporting import runbook_to_markdown
-from kb.front_matter import set_front_matter_key
+from kb.front_matter import read_front_matter, set_front_matter_key
 from kb.markdown_io import (
     ParsedRunbook,
     RunbookParseError,
     decode_runbook_bytes,
-    normalise_slug,
     parse_runbook,
 )
 from kb.models import LinkStatus, Runbook, RunbookRevision
+from kb.runbook_checks import slug_from_text
 from kb.services import (
     ImportReport,
     RunbookImportFailed,
+    check_for_storage,
     normalise_text,
     runbook_save_parsed,
     runbooks_import,
     text_hash,
 )
-from kb.sources import FileError, SourceFile
-from kb.uploads import Upload, uploads_to_sources
+from kb.sources import FileError, SourceFile, front_matter_slug, slug_is_addressable
+from kb.uploads import Upload, upload_prefix, uploads_to_sources
 
 LINK_GROUPS = ("patterns", "checks", "fixes")
 EDIT_NOTE = "Edited in the browser"
@@ -81,32 +80,46 @@ def runbook_source_text(runbook: Runbook) -> str:
     return runbook_to_markdown(Runbook.objects.with_parts().get(pk=runbook.pk))
 
 
-def slug_is_addressable(slug: str) -> bool:
-    """Does ``/runbooks/<slug>/`` reach the runbook page? ``new``, ``health`` and slugs
-    ending in ``/edit`` or ``/history`` are taken by other pages."""
-    if not slug:
-        return False
-    try:
-        match = resolve(f"/runbooks/{slug}/")
-    except Resolver404:
-        return False
-    return match.url_name == "runbook_detail" and match.kwargs.get("slug") == slug
-
-
 def parse_for_runbook(text: str, runbook: Runbook) -> ParsedRunbook:
-    """Parse an edit of ``runbook``; its slug cannot be changed from the text."""
-    decode_runbook_bytes(text.encode("utf-8"))  # the importer's size, NUL and empty checks
-    parsed = parse_runbook(text, slug=runbook.slug)
-    if parsed.slug and parsed.slug != runbook.slug:
-        line = next(
-            (i for i, row in enumerate(text.split("\n"), 1) if re.match(r"^slug\s*:", row)), 1
-        )
+    """Parse an edit of ``runbook`` and check it as the importer does (kb.services
+    ``check_for_storage``); its slug cannot be changed from the text.
+
+    Raises RunbookParseError (message, 1-based line) on text that cannot be saved.
+    """
+    # The importer's size, NUL and empty checks; surrogatepass so that a lone surrogate is
+    # reported as undecodable text with its line rather than failing here.
+    text = normalise_text(decode_runbook_bytes(text.encode("utf-8", "surrogatepass")))
+    found = front_matter_slug(read_front_matter(text.split("\n")))
+    if found is not None and found[0] != runbook.slug:
         raise RunbookParseError(
-            f"front matter slug {parsed.slug!r} is not this runbook's slug {runbook.slug!r}; "
+            f"front matter slug {found[0]!r} is not this runbook's slug {runbook.slug!r}; "
             "a runbook cannot be renamed by editing its text",
-            line,
+            found[1],
         )
+    parsed = parse_runbook(text, slug=runbook.slug)
+    check_for_storage(parsed, text=text, slug=runbook.slug)
     return parsed
+
+
+def parse_for_new_runbook(text: str, slug: str = "") -> ParsedRunbook:
+    """Parse the text of a new runbook for its preview, checked as the importer checks it;
+    ``slug`` is the one typed in the form. Raises RunbookParseError (message, line)."""
+    text = normalise_text(decode_runbook_bytes(text.encode("utf-8", "surrogatepass")))
+    found = front_matter_slug(read_front_matter(text.split("\n")))
+    chosen, line = found or (_typed_slug(slug), 1)
+    if chosen and not slug_is_addressable(chosen):
+        raise RunbookParseError(
+            f"slug {chosen!r} is taken by another page (/runbooks/{chosen}/); choose another", line
+        )
+    parsed = parse_runbook(text, slug=chosen)
+    check_for_storage(parsed, text=text, slug=chosen, slug_line=line)
+    return parsed
+
+
+def _typed_slug(slug: str) -> str:
+    """A slug typed in a form, normalised; "" when it is empty or cannot be a slug."""
+    chosen, _problem = slug_from_text(slug) if slug.strip() else ("", "")
+    return chosen
 
 
 # --------------------------------------------------------------------------- edits
@@ -171,29 +184,28 @@ def _import_checked(
     author: AbstractBaseUser | None,
     note: str,
     require_new: bool = False,
+    replace_existing: bool = True,
 ) -> ImportReport:
-    """``runbooks_import`` (atomic, file:line errors), refusing slugs the site cannot show
-    and, with ``require_new``, slugs that already exist. Refused → nothing is written."""
-    report = runbooks_import(sources=sources, author=author, errors=errors, note=note)
+    """``runbooks_import`` (atomic, file:line errors; slugs the site cannot show are refused
+    there) refusing, with ``require_new``, slugs that already exist, and without
+    ``replace_existing`` raising ReplaceNotConfirmed. Refused → nothing is written."""
+    report = runbooks_import(
+        sources=sources,
+        author=author,
+        errors=errors,
+        note=note,
+        replace_existing=replace_existing,
+    )
     paths = {source.slug: source.path for source in sources}
-    problems = [
-        FileError(
-            paths.get(slug, slug),
-            1,
-            f"slug {slug!r} is taken by another page (/runbooks/{slug}/); choose another",
-        )
-        for slug in report.created + report.updated + report.unchanged
-        if not slug_is_addressable(slug)
-    ]
     if require_new:
-        problems += [
+        problems = [
             FileError(
                 paths.get(slug, slug), 1, f"a runbook {slug!r} already exists; edit it instead"
             )
             for slug in report.updated + report.unchanged
         ]
-    if problems:
-        raise RunbookImportFailed(problems)  # rolls back this transaction
+        if problems:
+            raise RunbookImportFailed(problems)  # rolls back this transaction
     return report
 
 
@@ -203,14 +215,16 @@ def runbook_create(
     """A new runbook from pasted text. Front matter ``slug:`` wins over ``slug``, as in
     the importer. Raises RunbookImportFailed (file:line errors) and writes nothing."""
     text = normalise_text(text)
-    given = normalise_slug(slug)
+    given, problem = slug_from_text(slug) if slug.strip() else ("", "")
+    if problem:
+        raise RunbookImportFailed([FileError("new runbook", 1, f"the slug {problem}")])
     path = f"{given}.md" if given else "new runbook"
     if not given and text.strip():
         try:
-            from_text = parse_runbook(text).slug
+            from_text = read_front_matter(text.split("\n")).data.get("slug")
         except RunbookParseError:
             from_text = "unknown"  # the importer reports the real problem
-        if not from_text:
+        if from_text is None or from_text == "":
             message = "give the runbook a slug, a path such as cloud/kubernetes"
             raise RunbookImportFailed([FileError(path, 1, message)])
     source = SourceFile(path, given, text.encode("utf-8"))
@@ -225,9 +239,23 @@ def runbook_create(
 
 
 def runbooks_upload(
-    *, uploads: list[Upload], author: AbstractBaseUser | None, prefix: str = "", note: str = ""
+    *,
+    uploads: list[Upload],
+    author: AbstractBaseUser | None,
+    prefix: str = "",
+    note: str = "",
+    replace: bool = False,
 ) -> ImportReport:
-    """Uploaded ``.md``/``.txt`` files and ``.zip`` archives, imported as one atomic batch."""
+    """Uploaded ``.md``/``.txt`` files and ``.zip`` archives, imported as one atomic batch.
+
+    ``prefix`` goes before every slug, front-matter ones too. Unless ``replace``, an upload
+    that would give existing runbooks a new revision raises ReplaceNotConfirmed (naming
+    them) and writes nothing; RunbookImportFailed (file:line errors) on bad input.
+    """
+    try:
+        prefix = upload_prefix(prefix)
+    except ValueError as exc:
+        raise RunbookImportFailed([FileError("folder", 1, str(exc))]) from None
     sources, errors = uploads_to_sources(uploads, prefix=prefix)
     if not sources and not errors:
         names = ", ".join(u.name for u in uploads) or "the upload"
@@ -238,6 +266,7 @@ def runbooks_upload(
         errors=errors,
         author=author,
         note=(note.strip() or f"Uploaded {names}")[:500],
+        replace_existing=replace,
     )
 
 

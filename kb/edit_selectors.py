@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from kb.authoring import (
     confirmed_links,
     link_owners,
+    parse_for_new_runbook,
     parse_for_runbook,
     runbook_source_text,
 )
 from kb.diffing import LineDiff, line_diff
-from kb.markdown_io import ParsedRunbook, RunbookParseError, normalise_slug, parse_runbook
+from kb.markdown_io import ParsedRunbook, RunbookParseError, normalise_slug
 from kb.models import Cause, LinkStatus, Runbook, RunbookRevision
 from kb.services import default_category, normalise_text
 
@@ -49,7 +50,7 @@ def edit_preview(text: str, *, runbook: Runbook | None = None, slug: str = "") -
         if runbook is not None:
             parsed = parse_for_runbook(text, runbook)
         else:
-            parsed = parse_runbook(text, slug=normalise_slug(slug))
+            parsed = parse_for_new_runbook(text, slug)
     except RunbookParseError as exc:
         lines = text.split("\n")
         preview.error = exc

@@ -25,7 +25,7 @@ from kb.health import link_health
 from kb.markdown_io import RunbookParseError
 from kb.models import Runbook, RunbookRevision
 from kb.permissions import role_required
-from kb.services import ImportReport, RunbookImportFailed
+from kb.services import ImportReport, ReplaceNotConfirmed, RunbookImportFailed
 from kb.uploads import Upload
 from kb.views import _partial
 
@@ -107,13 +107,26 @@ def runbook_edit_preview(request: HttpRequest, slug: str) -> HttpResponse:
 # --------------------------------------------------------------------------- new / upload
 
 
-def _new_page(request, *, text="", slug="", note="", errors=(), upload_errors=(), status=200):
+def _new_page(
+    request,
+    *,
+    text="",
+    slug="",
+    note="",
+    errors=(),
+    upload_form=None,
+    upload_errors=(),
+    upload_confirm=None,
+    status=200,
+):
     context = {
         "text": text,
         "slug": slug,
         "note": note,
         "errors": list(errors),
+        "upload_form": UploadForm() if upload_form is None else upload_form,
         "upload_errors": list(upload_errors),
+        "upload_confirm": upload_confirm,
         "preview": edit_preview(text, slug=slug) if text.strip() else None,
     }
     template = _partial(request, "kb/edit/new.html", {"preview"})
@@ -160,18 +173,33 @@ def _report_message(request: HttpRequest, report: ImportReport) -> None:
     )
 
 
+def _form_errors(form: UploadForm) -> list[str]:
+    return [message for messages_ in form.errors.values() for message in messages_]
+
+
 @role_required("editor")
 @require_POST
 def runbook_upload(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST)
-    data = form.cleaned_data if form.is_valid() else {"prefix": "", "note": ""}
-    files = [Upload(f.name, f.size, f) for f in request.FILES.getlist("files")]
-    if not files:
-        return _new_page(request, upload_errors=["Choose one or more files."], status=400)
+    """Import uploaded files. An upload that would give existing runbooks a new revision
+    writes nothing the first time: the page lists them and asks to tick "Replace existing
+    runbooks" and upload again (409); errors name file and line (400)."""
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _new_page(request, upload_form=form, upload_errors=_form_errors(form), status=400)
+    data = form.cleaned_data
+    files = [Upload(f.name, f.size, f) for f in data["files"]]
     try:
-        report = runbooks_upload(uploads=files, author=request.user, **data)
+        report = runbooks_upload(
+            uploads=files,
+            author=request.user,
+            prefix=data["prefix"],
+            note=data["note"],
+            replace=data["replace"],
+        )
+    except ReplaceNotConfirmed as unconfirmed:
+        return _new_page(request, upload_form=form, upload_confirm=unconfirmed, status=409)
     except RunbookImportFailed as failed:
-        return _new_page(request, upload_errors=failed.errors, status=400)
+        return _new_page(request, upload_form=form, upload_errors=failed.errors, status=400)
     _report_message(request, report)
     changed = report.created + report.updated
     if len(changed) == 1:
@@ -252,6 +280,10 @@ def _links_save(request, runbook, decided, *, base: int, note: str) -> HttpRespo
             "page. Check the links below and save again."
         )
         return _links_page(request, runbook, error=error, status=409)
+    except RunbookParseError as exc:
+        # Text stored before today's checks can hold a value they refuse: say so, keep it.
+        error = f"Not saved: line {exc.line}: {exc.message}. Fix it in the editor first."
+        return _links_page(request, runbook, error=error, status=400)
     _saved_message(request, saved, status, "Saved links")
     return redirect("runbook_links", slug=saved.slug)
 

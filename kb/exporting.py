@@ -17,7 +17,7 @@ from kb.markdown_io import (
     ParsedSection,
     render_runbook,
 )
-from kb.models import ItemKind, LinkStatus, Runbook
+from kb.models import EXTRA_PREFIX, ItemKind, LinkStatus, Runbook
 from kb.services import default_category
 
 
@@ -68,6 +68,13 @@ def runbook_to_parsed(runbook: Runbook) -> ParsedRunbook:
     parsed.open_questions = [i.text for i in items if i.kind == ItemKind.OPEN_QUESTION]
     parsed.related_reading = [i.text for i in items if i.kind == ItemKind.RELATED_READING]
     parsed.extra_sections = [ParsedSection(s.title, s.body) for s in runbook.extra_sections.all()]
+    # The order the page shows (every section the runbook has, the author's order first),
+    # so the Markdown writer keeps it and a re-import stores the same order.
+    parsed.section_order = runbook.section_keys()
+    intros = runbook.section_intros
+    parsed.section_intros = {
+        str(k): v for k, v in (intros.items() if isinstance(intros, dict) else ()) if v
+    }
     return parsed
 
 
@@ -87,6 +94,11 @@ def runbook_to_dict(runbook: Runbook, learned=None) -> dict[str, Any]:
         "revision": runbook.revision,
         "category": runbook.category,
         "tags": list(runbook.tags),
+        # Every front-matter key the import kept that has no field of its own above
+        # (owner, alerts, updated, nested values…), as imported. title, slug, tldr
+        # (summary), tags, category and cause_links are the fields above. The Markdown
+        # export writes these keys back, so the round trip keeps them.
+        "metadata": dict(runbook.front_matter) if isinstance(runbook.front_matter, dict) else {},
         "patterns": [
             {
                 "key": p.key,
@@ -132,8 +144,17 @@ def runbook_to_dict(runbook: Runbook, learned=None) -> dict[str, Any]:
         "open_questions": parsed.open_questions,
         "related_reading": parsed.related_reading,
         "extra_sections": [{"title": s.title, "body": s.body} for s in parsed.extra_sections],
+        # The page's order: canonical kinds ("symptom", "causes", …) and extra sections by
+        # title, as in "extra_sections".
+        "sections": [_section_name(name, parsed) for name in parsed.section_order],
         "ranking": _ranking_block(learned),
     }
+
+
+def _section_name(name: str, parsed: ParsedRunbook) -> str:
+    if name.startswith(EXTRA_PREFIX):
+        return parsed.extra_sections[int(name.removeprefix(EXTRA_PREFIX))].title
+    return name
 
 
 def _ranking_block(learned) -> dict[str, Any] | None:

@@ -22,7 +22,6 @@ Everything here is linear in the input: the parser is, and the rest are single p
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -40,6 +39,7 @@ from kb.front_matter import read_front_matter
 from kb.linking import propose_cause_links
 from kb.parse_errors import RunbookParseError
 from kb.plain_form import is_list_line, label_of, lift_plain_form
+from kb.runbook_checks import slug_from_relative_path
 from kb.runbook_links import (
     LinkTarget,
     bare_slug,
@@ -200,12 +200,12 @@ def default_check_minutes(position: int) -> int:
 
 
 def slug_from_path(relative_path: str) -> str:
-    """``Cloud/Blue Green.md`` → ``cloud/blue-green``: each path segment slugified."""
-    stem, _ext = posixpath.splitext(relative_path.replace("\\", "/"))
-    segments = [slugify(part) for part in stem.split("/") if part not in ("", ".")]
-    if not segments or not all(segments):
+    """``Cloud/Blue Green.md`` → ``cloud/blue-green``: each path segment slugified (any
+    script transliterated); RunbookParseError when nothing usable is left."""
+    slug = slug_from_relative_path(relative_path)
+    if not slug:
         raise RunbookParseError(f"cannot make a slug from path {relative_path!r}", 1)
-    return "/".join(segments)
+    return slug
 
 
 # --------------------------------------------------------------------------- parser
@@ -511,7 +511,9 @@ def parse_runbook(
         )
 
     fm_slug = front_matter.get("slug")
-    base_slug = normalise_slug(str(fm_slug)) if fm_slug else slug
+    # The caller's slug is where the runbook will live (front matter and upload prefix
+    # already applied by kb.services); without one, the front matter's is the best guess.
+    base_slug = slug or (normalise_slug(str(fm_slug)) if fm_slug else "")
     rb = ParsedRunbook(title=title, slug=base_slug if fm_slug else None)
     rb.front_matter = {
         k: v for k, v in front_matter.items() if k not in {"title", "slug", "tldr", "cause_links"}

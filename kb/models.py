@@ -8,6 +8,41 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+# The parts a runbook page shows as sections, in Fieldguide's canonical order: the order of
+# a runbook whose author's order is not known (imported before it was recorded). The names
+# are kb.markdown_io's ``ParsedRunbook.section_order`` kinds; extra sections are
+# "extra:<index>", the index counting ``Runbook.extra_sections`` from 0.
+SECTION_KINDS = (
+    "symptom",
+    "patterns",
+    "causes",
+    "checks",
+    "signal_examples",
+    "drill_paths",
+    "fix_patterns",
+    "not_the_issue",
+    "connections",
+    "open_questions",
+    "related_reading",
+)
+EXTRA_PREFIX = "extra:"
+
+
+def order_sections(authored: object, present: list[str]) -> list[str]:
+    """The sections a runbook has (``present``, canonical then extra order), in the author's
+    order where it is known. Pure.
+
+    ``authored`` is stored JSON, so anything unexpected in it — unknown or repeated names, a
+    section since removed — is skipped, and a section it leaves out still shows, after the
+    authored ones in canonical order: nothing a runbook has is ever hidden by its order.
+    """
+    wanted = set(present)
+    order: list[str] = []
+    for name in authored if isinstance(authored, list) else ():
+        if isinstance(name, str) and name in wanted and name not in order:
+            order.append(name)
+    return order + [name for name in present if name not in order]
+
 
 class RunbookQuerySet(models.QuerySet):
     def in_category(self, category: str) -> RunbookQuerySet:
@@ -51,6 +86,12 @@ class Runbook(models.Model):
     tags = models.JSONField(default=list, blank=True)
     front_matter = models.JSONField(default=dict, blank=True)
     not_the_issue_condition = models.TextField("when this is not the issue — condition", blank=True)
+    # The author's section order (see SECTION_KINDS), saved with the rest of the text, so a
+    # change to it moves updated_at and with it every cached page part (kb.fragments).
+    section_order = models.JSONField(default=list, blank=True)
+    # Text a list section opens with before its first item ("Check the following:"), by
+    # section kind; Markdown, rendered like every other part.
+    section_intros = models.JSONField(default=dict, blank=True)
     source_path = models.CharField(max_length=500, blank=True)
     source_hash = models.CharField(max_length=64, blank=True)
     revision = models.PositiveIntegerField(default=0)
@@ -87,6 +128,34 @@ class Runbook(models.Model):
 
     def items_of(self, kind: str) -> list[str]:
         return [item.text for item in self.items.all() if item.kind == kind]
+
+    def section_keys(self) -> list[str]:
+        """The sections this runbook has, in its author's order (``order_sections``).
+
+        Reads only prefetched relations: call it on a runbook from ``with_parts()``.
+        """
+        kinds = {item.kind for item in self.items.all()}
+        has = {
+            "symptom": bool(self.symptom.strip()),
+            "patterns": any(not p.retired for p in self.patterns.all()),
+            "causes": any(not c.retired for c in self.causes.all()),
+            "checks": any(not c.retired for c in self.checks.all()),
+            "signal_examples": ItemKind.SIGNAL_EXAMPLE in kinds,
+            "drill_paths": bool(self.drill_paths.all()),
+            "fix_patterns": any(not f.retired for f in self.fix_patterns.all()),
+            "not_the_issue": bool(
+                self.not_the_issue_condition.strip()
+                or ItemKind.NOT_THE_ISSUE in kinds
+                or self.pivots.all()
+            ),
+            "connections": bool(self.connections.all()),
+            "open_questions": ItemKind.OPEN_QUESTION in kinds,
+            "related_reading": ItemKind.RELATED_READING in kinds,
+        }
+        intros = self.section_intros if isinstance(self.section_intros, dict) else {}
+        present = [kind for kind in SECTION_KINDS if has[kind] or intros.get(kind)]
+        present += [f"{EXTRA_PREFIX}{i}" for i in range(len(self.extra_sections.all()))]
+        return order_sections(self.section_order, present)
 
 
 class RunbookRevision(models.Model):

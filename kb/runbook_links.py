@@ -20,7 +20,7 @@ import posixpath
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from django.utils.text import slugify
+from kb.runbook_checks import slug_segment
 
 PAGE_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 INDEX_STEMS = ("index", "_index", "readme")
@@ -37,7 +37,7 @@ class LinkTarget:
 
 def normalise_slug(value: str) -> str:
     """``" Cloud/Blue Green/ "`` → ``"cloud/blue-green"``: each segment slugified."""
-    return "/".join(slugify(part) for part in value.strip().strip("/").split("/") if part)
+    return "/".join(slug_segment(part) for part in value.strip().strip("/").split("/") if part)
 
 
 def _has_scheme(target: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 from urllib.parse import urlencode
@@ -17,13 +17,17 @@ from django.urls import reverse
 from kb.fragments import FRAGMENT_SECONDS, fragment_key
 from kb.graph import GraphEdge, GraphLayout, GraphNode, layout_graph
 from kb.models import (
+    EXTRA_PREFIX,
     Connection,
     DrillPath,
+    ExtraSection,
+    ItemKind,
     Pivot,
     Runbook,
     RunbookVisit,
     SearchEntry,
 )
+from kb.runbook_checks import displayable
 from kb.search import highlight, search_terms
 from kb.tree import (
     TreeCause,
@@ -63,14 +67,29 @@ def runbook_index(query: str = "", *, tag: str = "", category: str = "") -> list
         for source_category, slug in rows:
             missing.setdefault(source_category, set()).add(slug)
     ordered = runbooks.order_by("category", "title")
+    listed = [_displayable(r) for r in ordered]
     if tag:
         # Tags are a JSON list; matched here so SQLite and PostgreSQL agree (and exactly).
         wanted = tag.casefold()
-        ordered = [r for r in ordered if any(str(t).casefold() == wanted for t in r.tags)]
+        listed = [r for r in listed if any(t.casefold() == wanted for t in r.tags)]
     return [
-        CategorySummary(name, list(group), len(missing.get(name, ())))
-        for name, group in groupby(ordered, key=lambda r: r.category)
+        CategorySummary(displayable(name), list(group), len(missing.get(name, ())))
+        for name, group in groupby(listed, key=lambda r: r.category)
     ]
+
+
+def _tags(value: object) -> list[str]:
+    """Stored tags as text a page can show (stored JSON is not always a list of strings)."""
+    return [displayable(t) for t in value] if isinstance(value, list) else []
+
+
+def _displayable(runbook: Runbook) -> Runbook:
+    """A listed runbook whose title and tags any page can show: one bad value stored
+    before the importer checked them (a lone surrogate cannot be encoded) must not fail
+    every listing. Only for display; the instance is never saved."""
+    runbook.title = displayable(runbook.title)
+    runbook.tags = _tags(runbook.tags)
+    return runbook
 
 
 @dataclass(frozen=True)
@@ -82,16 +101,16 @@ class IndexFilters:
 def runbook_filters() -> IndexFilters:
     """Every category and tag in use, for the index's filter choices."""
     rows = list(Runbook.objects.values_list("category", "tags"))
-    tags = {str(t) for _category, tags in rows for t in (tags or [])}
+    tags = {t for _category, tags in rows for t in _tags(tags)}
     return IndexFilters(
-        categories=sorted({category for category, _tags in rows if category}),
+        categories=sorted({displayable(category) for category, _tags in rows if category}),
         tags=sorted(tags, key=str.casefold),
     )
 
 
 def recent_runbooks(user, limit: int = 8) -> list[Runbook]:
     visits = RunbookVisit.objects.filter(user=user).select_related("runbook")[:limit]
-    return [visit.runbook for visit in visits]
+    return [_displayable(visit.runbook) for visit in visits]
 
 
 def kb_version() -> datetime | None:
@@ -159,6 +178,49 @@ def runbook_head(pk: int) -> Runbook:
 
 def runbook_detail(slug: str) -> Runbook | None:
     return Runbook.objects.with_parts().filter(slug=slug).first()
+
+
+@dataclass(frozen=True)
+class PageSection:
+    """One section of a runbook page: a SECTION_KINDS name or "extra", and what it lists."""
+
+    kind: str
+    parts: list = field(default_factory=list)
+    extra: ExtraSection | None = None
+    intro: str = ""  # Markdown the section opens with, before its first item
+
+
+def runbook_sections(rb: Runbook) -> list[PageSection]:
+    """The sections the runbook (from ``with_parts()``) has, in its author's order, each with
+    its live parts: nothing it lacks is shown, and no queries beyond the prefetch."""
+    items: dict[str, list[str]] = {}
+    for item in rb.items.all():
+        items.setdefault(item.kind, []).append(item.text)
+    extras = list(rb.extra_sections.all())
+    parts = {
+        "patterns": [p for p in rb.patterns.all() if not p.retired],
+        "causes": [c for c in rb.causes.all() if not c.retired],
+        "checks": [c for c in rb.checks.all() if not c.retired],
+        "signal_examples": items.get(ItemKind.SIGNAL_EXAMPLE, []),
+        "drill_paths": list(rb.drill_paths.all()),
+        "fix_patterns": [f for f in rb.fix_patterns.all() if not f.retired],
+        "not_the_issue": items.get(ItemKind.NOT_THE_ISSUE, []),
+        "connections": list(rb.connections.all()),
+        "open_questions": items.get(ItemKind.OPEN_QUESTION, []),
+        "related_reading": items.get(ItemKind.RELATED_READING, []),
+    }
+    intros = rb.section_intros if isinstance(rb.section_intros, dict) else {}
+    sections = []
+    for key in rb.section_keys():
+        if key.startswith(EXTRA_PREFIX):
+            extra = extras[int(key.removeprefix(EXTRA_PREFIX))]
+            sections.append(PageSection("extra", extra=extra))
+        else:
+            intro = intros.get(key)
+            sections.append(
+                PageSection(key, parts.get(key, []), intro=intro if isinstance(intro, str) else "")
+            )
+    return sections
 
 
 def tree_runbook(rb: Runbook) -> TreeRunbook:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from kb.front_matter import read_front_matter
 from kb.markdown_io import (
     ParsedRunbook,
     RunbookParseError,
     decode_runbook_bytes,
     default_check_minutes,
     parse_runbook,
-    slug_from_path,
 )
 from kb.models import (
     SEARCH_WEIGHTS,
@@ -37,7 +38,8 @@ from kb.models import (
     SearchEntry,
     SearchSection,
 )
-from kb.sources import FileError, SourceFile
+from kb.runbook_checks import FieldLimits, check_parsed_runbook, slug_from_relative_path
+from kb.sources import FileError, SourceFile, source_slug
 
 
 class RunbookImportFailed(Exception):
@@ -46,6 +48,20 @@ class RunbookImportFailed(Exception):
     def __init__(self, errors: list[FileError]):
         super().__init__("\n".join(str(e) for e in errors))
         self.errors = errors
+
+
+class ReplaceNotConfirmed(Exception):
+    """An import that would give existing runbooks a new revision, refused until the user
+    confirms; nothing was written. ``slugs``: those runbooks, in import order."""
+
+    def __init__(self, slugs: list[str]):
+        self.slugs = slugs
+        n = len(slugs)
+        self.message = (
+            f"{n} runbook{'s' if n != 1 else ''} already exist{'s' if n == 1 else ''} "
+            f"and would get a new revision: {', '.join(slugs)}"
+        )
+        super().__init__(self.message)
 
 
 @dataclass
@@ -62,6 +78,7 @@ class _Prepared:
     text: str
     slug: str
     parsed: ParsedRunbook
+    slug_line: int = 1  # the line that decided the slug: front matter slug:, or 1
 
 
 def normalise_text(text: str) -> str:
@@ -72,10 +89,52 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()
 
 
+@cache
+def field_limits() -> FieldLimits:
+    """The columns' ``max_length``s, read from the model fields (kb.runbook_checks)."""
+
+    def size(model, name: str) -> int:
+        return model._meta.get_field(name).max_length
+
+    return FieldLimits(
+        slug=size(Runbook, "slug"),
+        title=size(Runbook, "title"),
+        category=size(Runbook, "category"),
+        key=min(size(m, "key") for m in (Cause, Check, Pattern, FixPattern)),
+        cause_title=size(Cause, "title"),
+        check_title=size(Check, "title"),
+        pattern_observation=size(Pattern, "observation"),
+        drill_suspect=size(DrillPath, "suspect"),
+        link_target=min(size(m, "target_slug") for m in (DrillPath, Pivot, Connection)),
+        section_title=size(ExtraSection, "title"),
+    )
+
+
+def check_for_storage(parsed: ParsedRunbook, *, text: str, slug: str, slug_line: int = 1) -> None:
+    """RunbookParseError (with the line) unless every value of ``parsed`` can be stored
+    under ``slug`` as it is, on SQLite and PostgreSQL alike: nothing is cut or replaced."""
+    check_parsed_runbook(
+        parsed,
+        limits=field_limits(),
+        slug=slug,
+        slug_line=slug_line,
+        category=parsed.category or default_category(slug),
+        text=text,
+    )
+
+
 def _prepare(source: SourceFile) -> _Prepared:
+    """Decode, read and check one file; RunbookParseError (with the line) on bad input.
+
+    The slug is decided before the body is parsed (front matter ``slug:`` wins, with the
+    source's prefix), so relative links resolve from where the runbook will live.
+    """
     text = normalise_text(decode_runbook_bytes(source.data))
-    parsed = parse_runbook(text, slug=source.slug)
-    return _Prepared(source, text, parsed.slug or source.slug, parsed)
+    front = read_front_matter(text.split("\n"))
+    slug, slug_line = source_slug(source, front)
+    parsed = parse_runbook(text, slug=slug)
+    check_for_storage(parsed, text=text, slug=slug, slug_line=slug_line)
+    return _Prepared(source, text, slug, parsed, slug_line)
 
 
 def runbooks_import(
@@ -85,11 +144,14 @@ def runbooks_import(
     skip_invalid: bool = False,
     errors: list[FileError] | None = None,
     note: str = "",
+    replace_existing: bool = True,
 ) -> ImportReport:
-    """Import a batch atomically: every file is parsed before anything is written.
+    """Import a batch atomically: every file is parsed and checked before anything is written.
 
     With ``skip_invalid`` the good files are imported and the bad ones reported; otherwise
-    any bad file refuses the whole batch with RunbookImportFailed.
+    any bad file refuses the whole batch with RunbookImportFailed. Without
+    ``replace_existing``, a batch that would give existing runbooks a new revision raises
+    ReplaceNotConfirmed (listing them) and writes nothing.
     """
     errors = list(errors or [])
     prepared: list[_Prepared] = []
@@ -102,13 +164,19 @@ def runbooks_import(
             continue
         if item.slug in slugs:
             errors.append(
-                FileError(source.path, 1, f"slug {item.slug!r} is also used by {slugs[item.slug]}")
+                FileError(
+                    source.path,
+                    item.slug_line,
+                    f"slug {item.slug!r} is also used by {slugs[item.slug]}",
+                )
             )
             continue
         slugs[item.slug] = source.path
         prepared.append(item)
     if errors and not skip_invalid:
         raise RunbookImportFailed(errors)
+    if not replace_existing:
+        _refuse_unconfirmed_replacements(prepared)
 
     report = ImportReport(skipped=errors)
     with transaction.atomic():
@@ -125,11 +193,28 @@ def runbooks_import(
     return report
 
 
+def _refuse_unconfirmed_replacements(prepared: list[_Prepared]) -> None:
+    """ReplaceNotConfirmed when any prepared runbook exists with other text. Checked before
+    the write transaction (one query): a runbook created in between still imports."""
+    stored = dict(
+        Runbook.objects.filter(slug__in=[item.slug for item in prepared]).values_list(
+            "slug", "source_hash"
+        )
+    )
+    replaced = [
+        item.slug
+        for item in prepared
+        if item.slug in stored and stored[item.slug] != text_hash(item.text)
+    ]
+    if replaced:
+        raise ReplaceNotConfirmed(replaced)
+
+
 def runbook_import(
     *, text: str, path: str, author: AbstractBaseUser | None = None, slug: str | None = None
 ) -> Runbook:
     """Import one runbook from text; raises RunbookImportFailed on bad input."""
-    source = SourceFile(path, slug or slug_from_path(path), text.encode("utf-8"))
+    source = SourceFile(path, slug or slug_from_relative_path(path), text.encode("utf-8"))
     report = runbooks_import(sources=[source], author=author)
     return Runbook.objects.get(slug=(report.created + report.updated + report.unchanged)[0])
 
@@ -162,6 +247,8 @@ def runbook_save_parsed(
     runbook.tags = parsed.tags
     runbook.front_matter = parsed.front_matter
     runbook.not_the_issue_condition = parsed.not_the_issue_condition
+    runbook.section_order = list(parsed.section_order)
+    runbook.section_intros = dict(parsed.section_intros)
     runbook.source_path = path[:500]
     runbook.source_hash = digest
     runbook.revision += 1

@@ -2,19 +2,26 @@
 
 Nothing is ever extracted to disk: archive members are read into memory, with bounded reads,
 and their paths are only used to name slugs. Still, a path that would escape a folder
-(absolute, a drive letter, ``..``) refuses the archive, and limits on the number of files
-and on the total uncompressed bytes stop zip bombs before they expand.
+(absolute, a drive letter, ``..``) or a member stored as a symbolic link refuses the
+archive, and limits on the number of files and on the total uncompressed bytes stop zip
+bombs before they expand.
+
+Slugs: a file's path (inside the zip) gives its slug, transliterated when it is not ASCII,
+and the chosen folder goes before it; the importer lets a front-matter ``slug:`` win, with
+the same folder before it (``SourceFile.prefix``).
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+import stat
 import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from kb.markdown_io import MAX_RUNBOOK_BYTES, RunbookParseError, normalise_slug, slug_from_path
+from kb.markdown_io import MAX_RUNBOOK_BYTES
+from kb.runbook_checks import join_slug, slug_from_relative_path, slug_from_text
 from kb.sources import RUNBOOK_SUFFIXES, FileError, SourceFile
 
 ZIP_SUFFIX = ".zip"
@@ -44,9 +51,20 @@ def _mb(n: int) -> str:
     return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n} byte"
 
 
-def _slug(relative: str, prefix: str) -> str:
-    slug = slug_from_path(relative)
-    return f"{prefix}/{slug}" if prefix else slug
+def _source(shown: str, relative: str, data: bytes, prefix: str) -> SourceFile:
+    """``data`` named ``shown``; its path slug ("" when the name gives none) under ``prefix``."""
+    return SourceFile(shown, join_slug(prefix, slug_from_relative_path(relative)), data, prefix)
+
+
+def upload_prefix(value: str) -> str:
+    """A folder typed by the user → the slug prefix, "" for none. Raises ValueError
+    (a sentence) when it cannot be one: ``..``, empty segments, nothing usable."""
+    if not value.strip().strip("/"):
+        return ""
+    prefix, problem = slug_from_text(value)
+    if problem:
+        raise ValueError(f"the folder {problem}")
+    return prefix
 
 
 def uploads_to_sources(
@@ -54,10 +72,11 @@ def uploads_to_sources(
 ) -> tuple[list[SourceFile], list[FileError]]:
     """Runbook files become one source each; a zip becomes one per runbook file inside.
 
-    ``prefix`` (a folder such as ``cloud``) goes before every slug.
+    ``prefix`` (a folder such as ``cloud``) goes before every slug, front-matter ones too.
+    Raises ValueError for a prefix that cannot be a folder (see ``upload_prefix``).
     """
     limits = limits or UploadLimits()
-    prefix = normalise_slug(prefix)
+    prefix = upload_prefix(prefix)
     sources: list[SourceFile] = []
     errors: list[FileError] = []
     for upload in uploads:
@@ -71,11 +90,8 @@ def uploads_to_sources(
             sources += found
             errors += failed
         elif suffix in RUNBOOK_SUFFIXES:
-            try:
-                data = upload.stream.read(limits.file_bytes + 1)
-                sources.append(SourceFile(name, _slug(name, prefix), data))
-            except RunbookParseError as exc:
-                errors.append(FileError(name, exc.line, exc.message))
+            data = upload.stream.read(limits.file_bytes + 1)
+            sources.append(_source(name, name, data, prefix))
         else:
             allowed = ", ".join((*RUNBOOK_SUFFIXES, ZIP_SUFFIX))
             errors.append(FileError(name, 1, f"not a runbook file or a zip ({allowed})"))
@@ -89,6 +105,12 @@ def _unsafe(path: str) -> bool:
         or ".." in path.split("/")
         or "\x00" in path
     )
+
+
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    """A member stored as a symbolic link (Unix mode bits in the external attributes):
+    its content is a path, not a runbook."""
+    return stat.S_ISLNK(info.external_attr >> 16)
 
 
 def _skipped(parts: list[str]) -> bool:
@@ -123,6 +145,11 @@ def zip_to_sources(
                 continue
             parts = [p for p in path.split("/") if p not in ("", ".")]
             if info.is_dir() or not parts or _skipped(parts):
+                continue
+            if _is_link(info):
+                errors.append(
+                    FileError(f"{name}/{info.filename}", 1, "is a symbolic link; not imported")
+                )
                 continue
             wanted.append((info, "/".join(parts)))
         if errors:
@@ -160,8 +187,5 @@ def _read_members(
         if total > limits.zip_total_bytes:
             limit = _mb(limits.zip_total_bytes)
             return [], [FileError(name, 1, f"expands to more than {limit}; split it")]
-        try:
-            sources.append(SourceFile(shown, _slug(relative, prefix), data))
-        except RunbookParseError as exc:
-            errors.append(FileError(shown, exc.line, exc.message))
+        sources.append(_source(shown, relative, data, prefix))
     return sources, errors

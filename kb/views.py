@@ -60,8 +60,11 @@ def runbook_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def _runbook_body(slug: str, version: selectors.RunbookVersion) -> str:
     def render_body() -> str:
         runbook = selectors.runbook_detail(slug)
+        sections = selectors.runbook_sections(runbook)
         context = {
             "runbook": runbook,
+            "sections": sections,
+            "has_causes": any(section.kind == "causes" for section in sections),
             "backlinks": list(runbook.backlinks()),
             "learned": learned_ranking(runbook),
         }

@@ -773,3 +773,136 @@ def test_editing_pages_of_a_missing_runbook_are_404(editor_client, db):
     for page in ("edit", "history", "links"):
         url = f"/runbooks/no/such/{page}/"
         assert editor_client.get(url).status_code == 404, url
+
+
+# --- hostile front matter and replacing uploads ----------------------------------------------
+
+
+def md_file(name: str, text: str) -> io.BytesIO:
+    upload = io.BytesIO(text.encode())
+    upload.name = name
+    return upload
+
+
+def upload(client, *files, **fields):
+    return client.post("/runbooks/new/upload/", {"files": list(files), **fields})
+
+
+def test_upload_into_a_folder_prefixes_front_matter_slugs_too(editor_client):
+    text = "---\nslug: payments/slow\n---\n" + NEW_TEXT.split("---\n", 2)[2]
+    response = upload(editor_client, md_file("障害.md", text), prefix="shop")
+    assert response["Location"] == "/runbooks/shop/payments/slow/"
+    assert list(Runbook.objects.values_list("slug", flat=True)) == ["shop/payments/slow"]
+
+
+def test_upload_that_would_replace_runbooks_lists_them_and_writes_nothing_until_confirmed(
+    editor_client,
+):
+    for slug in ("a", "b"):
+        runbook_import(text=f"# Old {slug}\n", path=f"shop/{slug}.md")
+
+    def files() -> list[io.BytesIO]:  # an upload's files are read once, so new ones each time
+        return [md_file(f"{s}.md", f"# New {s}\n") for s in ("a", "b", "c")]
+
+    response = upload(editor_client, *files(), prefix="shop", note="quarterly")
+    html = unescape(response.content.decode())
+    assert response.status_code == 409
+    assert (
+        "Nothing was imported yet: 2 runbooks already exist and would get a new revision: "
+        "shop/a, shop/b." in html
+    )
+    assert "tick “Replace existing runbooks”, choose the files again" in html
+    assert 'spellcheck="false" value="shop"' in html  # the folder is kept
+    assert 'value="quarterly"' in html and 'name="replace" value="on">' in html  # not ticked
+    assert sorted(Runbook.objects.values_list("slug", "title")) == [
+        ("shop/a", "Old a"),
+        ("shop/b", "Old b"),
+    ]
+
+    confirmed = upload(editor_client, *files(), prefix="shop", replace="on")
+    assert confirmed.status_code == 302 and confirmed["Location"] == "/runbooks/"
+    assert sorted(Runbook.objects.values_list("slug", "title", "revision")) == [
+        ("shop/a", "New a", 2),
+        ("shop/b", "New b", 2),
+        ("shop/c", "New c", 1),
+    ]
+
+
+def test_upload_of_unchanged_runbooks_needs_no_confirmation(editor_client):
+    runbook_import(text="# Same\n", path="same.md")
+    response = upload(editor_client, md_file("same.md", "# Same\n"))
+    assert response.status_code == 302
+    assert "1 unchanged" in editor_client.get(response["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"prefix": "../x"}, "Folder: the folder must not contain '.' or '..' segments"),
+        ({"prefix": "a//b"}, "Folder: the folder has an empty segment"),
+    ],
+)
+def test_upload_refuses_a_folder_that_is_not_one(editor_client, fields, error):
+    response = upload(editor_client, md_file("x.md", "# X\n"), **fields)
+    assert response.status_code == 400
+    assert error in unescape(response.content.decode())
+    assert not Runbook.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("---\nslug: ../../x\n---\n# X\n", "x.md:2: front matter slug '../../x' must not contain"),
+        ("---\ntitle: X\nslug: new\n---\n# X\n", "x.md:3: front matter slug 'new' is taken"),
+        ("---\nslug: a/edit\n---\n# X\n", "x.md:2: front matter slug 'a/edit' is taken"),
+        ('---\ntags: ["\\udfff"]\n---\n# X\n', "x.md:2: front matter"),
+        ("---\nslug: " + "s" * 201 + "\n---\n# X\n", "x.md:2: slug is 201 characters"),
+    ],
+)
+def test_upload_names_file_and_line_of_front_matter_no_page_can_have(editor_client, text, error):
+    response = upload(editor_client, md_file("x.md", text), prefix="")
+    assert response.status_code == 400
+    html = unescape(response.content.decode())
+    assert "Nothing was imported." in html and error in html
+    assert not Runbook.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("front", "line", "error"),
+    [
+        ("slug: ../../x", 2, "front matter slug '../../x' must not contain '.' or '..' segments"),
+        ('title: "a\\0b"', 2, "front matter value of 'title' contains a NUL character"),
+        ("x: 1\nstatus: &s ok\ny: *s", 3, "front matter uses the YAML anchor &s"),
+    ],
+)
+def test_editor_names_the_line_of_front_matter_that_cannot_be_saved(
+    editor_client, founding, seed_text, front, line, error
+):
+    text = f"---\n{front}\n---\n{seed_text}"
+    expected = f"Line {line}: {error}"
+    partial = editor_client.post(PREVIEW, {"markdown": text, "base": 1}, **htmx("preview"))
+    assert expected in unescape(partial.content.decode())
+    page = editor_client.post(PREVIEW, {"markdown": text, "base": 1})
+    assert "<html" in page.content.decode() and expected in unescape(page.content.decode())
+    saved = edit(editor_client, text, 1)
+    assert saved.status_code == 400 and expected in unescape(saved.content.decode())
+    assert founding.revisions.count() == 1
+
+
+def test_editor_refuses_a_cause_title_over_its_column(editor_client, founding, seed_text):
+    text = seed_text + "\n## Causes\n\n- " + "c" * 501 + "\n"
+    line = text.count("\n")  # the last line, the cause's
+    saved = edit(editor_client, text, 1)
+    html = unescape(saved.content.decode())
+    assert saved.status_code == 400
+    assert f"Line {line}: cause" in html and "is 501 characters, over the 500 limit" in html
+    assert founding.revisions.count() == 1
+
+
+def test_new_runbook_refuses_a_front_matter_slug_taken_by_a_page(editor_client):
+    text = "---\nslug: health\n---\n" + NEW_TEXT.split("---\n", 2)[2]
+    response = editor_client.post("/runbooks/new/", {"slug": "", "markdown": text})
+    html = unescape(response.content.decode())
+    assert response.status_code == 400
+    assert "new runbook:2: front matter slug 'health' is taken by another page" in html
+    assert not Runbook.objects.exists()

@@ -39,7 +39,8 @@ def test_import_runbooks_maps_prometheus_operator_sections():
     assert "read only filesystem" in checks
     assert rb.active_fix_patterns()[0].text.startswith("Talk with developers")
     assert [s.title for s in rb.extra_sections.all()] == ["Impact"]
-    assert rb.front_matter == {"weight": 20}
+    # The H1 under a differing front-matter title is kept (the alert's own name).
+    assert rb.front_matter == {"weight": 20, "h1": "KubePodCrashLooping"}
     target_down = Runbook.objects.get(slug="prometheus-operator/general/targetdown")
     assert "<details>" in target_down.symptom  # kept as text, sanitised when rendered
 
@@ -186,3 +187,118 @@ def test_demo_sets_up_runbooks_and_logins_without_serving():
     founding = Runbook.objects.get(slug="000_131d5d6a3ce7968b")
     assert all(d.exists for d in founding.drill_paths.all())
     assert all(p.exists for p in founding.pivots.all())
+
+
+# --- hostile input: refused with file:line, nothing written (run on PostgreSQL too) --------
+
+CAUSES = "# Disk full\n\n## Likely Causes\n\n- Logs not rotated — debug logs\n- {cause}\n"
+
+
+def import_failure(root: Path) -> str:
+    """import_runbooks ``root`` expecting the batch refused; returns what it printed."""
+    err = StringIO()
+    with pytest.raises(CommandError, match="nothing was written"):
+        call_command("import_runbooks", str(root), stdout=StringIO(), stderr=err)
+    assert not Runbook.objects.exists() and not Cause.objects.exists()
+    return err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("\n# " + "t" * 501 + "\n", 2, "title is 501 characters, over the 300 limit"),
+        (CAUSES.format(cause="x" * 501), 6, "cause 2 title is 501 characters, over the 500 limit"),
+        ("---\nslug: " + "a" * 201 + "\n---\n# T\n", 2, "slug is 201 characters, over the 200"),
+        ('---\ntitle: "a\\0b"\n---\n# T\n', 2, "front matter value of 'title' contains a NUL"),
+        ('---\ntags: ["ok", "\\x00"]\n---\n# T\n', 2, "front matter value of 'tags' contains"),
+        ("# T\n\n## " + "h" * 301 + "\n\ntext\n", 3, "section 1 heading is 301 characters"),
+        ('+++\ntitle = "a\\u0000b"\n+++\n# T\n', 2, "front matter value contains a NUL"),
+        ("---\nslug: ../../x\n---\n# T\n", 2, "front matter slug '../../x' must not contain"),
+        ("---\nslug: new\n---\n# T\n", 2, "front matter slug 'new' is taken by another page"),
+        ("---\nslug: a/edit\n---\n# T\n", 2, "front matter slug 'a/edit' is taken by another"),
+    ],
+)  # fmt: skip
+def test_import_runbooks_refuses_values_no_database_can_store(
+    tmp_path, seed_text, text, line, message
+):
+    (tmp_path / "good.txt").write_text(seed_text)
+    bad = tmp_path / "bad.md"
+    bad.write_text(text)
+    err = import_failure(tmp_path)
+    assert f"{bad}:{line}: {message}" in err
+
+
+def test_import_runbooks_refuses_an_alias_bomb_quickly(tmp_path):
+    import time
+
+    from tests.kb.test_front_matter import ALIAS_BOMB
+
+    (tmp_path / "bomb.md").write_text(ALIAS_BOMB)
+    started = time.perf_counter()
+    err = import_failure(tmp_path)
+    assert time.perf_counter() - started < 1.0
+    assert f"{tmp_path / 'bomb.md'}:2: front matter uses the YAML anchor &a" in err
+
+
+def test_import_runbooks_does_not_follow_links_out_of_the_folder(tmp_path, seed_text):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.md").write_text("# Secret\n")
+    root.mkdir()
+    (root / "good.txt").write_text(seed_text)
+    (root / "leak.md").symlink_to(outside / "secret.md")
+    (root / "more").symlink_to(outside, target_is_directory=True)
+    err = import_failure(root)
+    assert f"{root / 'leak.md'}:1: is a symbolic link" in err
+    assert f"{root / 'more'}:1: is a symbolic link" in err
+
+
+def test_import_runbooks_reads_toml_front_matter(tmp_path):
+    (tmp_path / "disk.md").write_text(
+        '+++\ntitle = "Disk full"\ntags = ["storage"]\nowner = "team-a"\n+++\n\n# disk\n\nText.\n'
+    )
+    run("import_runbooks", str(tmp_path))
+    rb = Runbook.objects.get(slug="disk")
+    assert (rb.title, rb.tags, rb.front_matter["owner"]) == ("Disk full", ["storage"], "team-a")
+
+
+def test_import_runbooks_names_unicode_files_by_front_matter_slug_or_transliteration(tmp_path):
+    (tmp_path / "障害.md").write_text("---\nslug: incidents/outage\n---\n# 障害対応\n")
+    (tmp_path / "ネットワーク.md").write_text("# ネットワーク\n")
+    run("import_runbooks", str(tmp_path))
+    assert set(Runbook.objects.values_list("slug", "title")) == {
+        ("incidents/outage", "障害対応"),
+        ("nettowaku", "ネットワーク"),
+    }
+
+
+def test_import_runbooks_asks_for_a_slug_when_a_file_name_gives_none(tmp_path):
+    (tmp_path / "!!!.md").write_text("# Bangs\n")
+    err = import_failure(tmp_path)
+    assert f"{tmp_path / '!!!.md'}:1: cannot make a slug from the file name; add a slug:" in err
+
+
+def test_import_runbooks_names_both_files_of_a_slug_collision(tmp_path):
+    (tmp_path / "a.md").write_text("# A\n")
+    (tmp_path / "b.md").write_text("---\ntitle: B\nslug: a\n---\n# B\n")
+    err = import_failure(tmp_path)
+    assert f"{tmp_path / 'b.md'}:3: slug 'a' is also used by {tmp_path / 'a.md'}" in err
+
+
+def test_export_json_has_every_other_front_matter_key_as_metadata(tmp_path):
+    (tmp_path / "disk.md").write_text(
+        "---\ntitle: Disk full\nowner: team-a\nalerts: [DiskFull]\nupdated: 2024-05-01\n"
+        "links: {dashboard: grafana/disk}\n---\n# Disk full\n\nText.\n"
+    )
+    run("import_runbooks", str(tmp_path))
+    data = export_json(tmp_path / "json")["disk.json"]
+    assert data["metadata"] == {
+        "owner": "team-a",
+        "alerts": ["DiskFull"],
+        "updated": "2024-05-01",
+        "links": {"dashboard": "grafana/disk"},
+    }
+    run("export_runbooks", str(tmp_path / "md"))
+    Runbook.objects.all().delete()
+    run("import_runbooks", str(tmp_path / "md"))
+    assert export_json(tmp_path / "json2")["disk.json"]["metadata"] == data["metadata"]

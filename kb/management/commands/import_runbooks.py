@@ -8,8 +8,10 @@ from kb.sources import collect_sources
 
 class Command(BaseCommand):
     help = (
-        "Import runbooks from files or folders (.md, .markdown, .txt, recursively). "
-        "The batch is atomic: one bad file imports nothing unless --skip-invalid is given."
+        "Import runbooks from files or folders (.md, .markdown, .txt, recursively; symbolic "
+        "links inside a folder are refused, not followed). A file's slug is its path, or its "
+        "front matter slug:. The batch is atomic: one bad file imports nothing unless "
+        "--skip-invalid is given; every error names the file and line."
     )
 
     def add_arguments(self, parser):
