@@ -164,6 +164,9 @@ def runbook_new_preview(request: HttpRequest) -> HttpResponse:
     return _new_page(request, **_as_page(fields))
 
 
+MAX_WARNINGS_SHOWN = 20
+
+
 def _report_message(request: HttpRequest, report: ImportReport) -> None:
     total = len(report.created) + len(report.updated) + len(report.unchanged)
     messages.success(
@@ -171,6 +174,12 @@ def _report_message(request: HttpRequest, report: ImportReport) -> None:
         f"Imported {total} runbook file{'s' if total != 1 else ''}: {len(report.created)} new, "
         f"{len(report.updated)} updated, {len(report.unchanged)} unchanged.",
     )
+    shown = report.warnings[:MAX_WARNINGS_SHOWN]
+    for warning in shown:
+        messages.warning(request, f"Warning: {warning}")
+    if len(report.warnings) > len(shown):
+        more = len(report.warnings) - len(shown)
+        messages.warning(request, f"…and {more} more warning{'s' if more != 1 else ''}.")
 
 
 def _form_errors(form: UploadForm) -> list[str]:

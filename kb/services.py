@@ -70,6 +70,9 @@ class ImportReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[FileError] = field(default_factory=list)
+    # What was imported but could not be followed or kept: links to runbooks that do not
+    # exist (yet), links out of the collection, table rows without a target. file:line each.
+    warnings: list[FileError] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ def check_for_storage(parsed: ParsedRunbook, *, text: str, slug: str, slug_line:
     )
 
 
-def _prepare(source: SourceFile) -> _Prepared:
+def _prepare(source: SourceFile, site_urls: tuple[str, ...] = ()) -> _Prepared:
     """Decode, read and check one file; RunbookParseError (with the line) on bad input.
 
     The slug is decided before the body is parsed (front matter ``slug:`` wins, with the
@@ -132,7 +135,7 @@ def _prepare(source: SourceFile) -> _Prepared:
     text = normalise_text(decode_runbook_bytes(source.data))
     front = read_front_matter(text.split("\n"))
     slug, slug_line = source_slug(source, front)
-    parsed = parse_runbook(text, slug=slug)
+    parsed = parse_runbook(text, slug=slug, site_urls=site_urls)
     check_for_storage(parsed, text=text, slug=slug, slug_line=slug_line)
     return _Prepared(source, text, slug, parsed, slug_line)
 
@@ -145,6 +148,7 @@ def runbooks_import(
     errors: list[FileError] | None = None,
     note: str = "",
     replace_existing: bool = True,
+    site_urls: tuple[str, ...] = (),
 ) -> ImportReport:
     """Import a batch atomically: every file is parsed and checked before anything is written.
 
@@ -158,7 +162,7 @@ def runbooks_import(
     slugs: dict[str, str] = {}
     for source in sources:
         try:
-            item = _prepare(source)
+            item = _prepare(source, site_urls)
         except RunbookParseError as exc:
             errors.append(FileError(source.path, exc.line, exc.message))
             continue
@@ -179,6 +183,10 @@ def runbooks_import(
         _refuse_unconfirmed_replacements(prepared)
 
     report = ImportReport(skipped=errors)
+    known = set(Runbook.objects.values_list("slug", flat=True)) | set(slugs)
+    resolve_short_links([item.parsed for item in prepared], known)
+    for item in prepared:
+        report.warnings += link_warnings(item.parsed, path=item.source.path, known=known)
     with transaction.atomic():
         for item in prepared:
             _runbook, status = runbook_save_parsed(
@@ -191,6 +199,41 @@ def runbooks_import(
             )
             getattr(report, status).append(item.slug)
     return report
+
+
+def resolve_short_links(runbooks: list[ParsedRunbook], known: set[str]) -> None:
+    """``[[dns-resolution]]`` → ``networking/dns-resolution`` when exactly one known runbook
+    ends in that segment (as Obsidian resolves short links); others stay as written."""
+    by_last: dict[str, list[str]] = {}
+    for slug in known:
+        by_last.setdefault(slug.rsplit("/", 1)[-1], []).append(slug)
+    for rb in runbooks:
+        for link in (*rb.drill_paths, *rb.pivots, *rb.connections):
+            if link.target in known or "/" in link.target:
+                continue
+            matches = by_last.get(link.target, [])
+            if len(matches) == 1:
+                link.target = matches[0]
+
+
+def link_warnings(rb: ParsedRunbook, *, path: str, known: set[str]) -> list[FileError]:
+    """The reader's warnings and every link to a runbook that does not exist, as
+    ``path:line`` FileErrors (the link is kept, shown as missing until the runbook exists)."""
+    found = []
+    for warning in rb.warnings:
+        head, _, message = warning.partition(": ")
+        line = int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 1
+        found.append(FileError(path, line, message or warning))
+    seen: set[str] = set()
+    for link in (*rb.drill_paths, *rb.pivots, *rb.connections):
+        if link.target not in known and link.target not in seen:
+            seen.add(link.target)
+            found.append(
+                FileError(
+                    path, link.line or 1, f"link to {link.target!r}: no such runbook (yet)"
+                )
+            )
+    return found
 
 
 def _refuse_unconfirmed_replacements(prepared: list[_Prepared]) -> None:

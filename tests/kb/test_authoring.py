@@ -409,6 +409,13 @@ def test_upload_of_a_zip_of_the_public_runbooks_imports_them_all(editor_client, 
     assert links["openshift/openshift-container-storage-operator/helpers/diagnosis"] is True
     index = editor_client.get("/runbooks/").content.decode()
     assert "Imported 15 runbook files: 15 new, 0 updated, 0 unchanged." in index
+    # Links the collection makes to runbooks it does not ship are named with file:line.
+    assert index.count("Warning: public-runbooks.zip/") == 7
+    assert (
+        "Warning: public-runbooks.zip/prometheus-operator/node/NodeFilesystemAlmostOutOfSpace.md"
+        ":27: link to &#x27;prometheus-operator/node/nodefilesystemfilesfillingup&#x27;: "
+        "no such runbook (yet)"
+    ) in index
 
 
 def test_upload_of_a_zip_with_one_bad_file_imports_nothing_and_names_file_and_line(editor_client):

@@ -302,3 +302,47 @@ def test_export_json_has_every_other_front_matter_key_as_metadata(tmp_path):
     Runbook.objects.all().delete()
     run("import_runbooks", str(tmp_path / "md"))
     assert export_json(tmp_path / "json2")["disk.json"]["metadata"] == data["metadata"]
+
+
+def test_import_runbooks_public_runbooks_warn_only_of_real_unresolved_links():
+    out, _ = run("import_runbooks", str(PUBLIC_RUNBOOKS))
+    warnings = [line for line in out.splitlines() if line.startswith("warning: ")]
+    # Each names a file and line and a runbook the collection links to but does not ship.
+    assert len(warnings) == 7
+    assert all(": no such runbook (yet)" in line for line in warnings)
+    assert (
+        "warning: "
+        f"{PUBLIC_RUNBOOKS}/prometheus-operator/node/NodeFilesystemAlmostOutOfSpace.md:27: "
+        "link to 'prometheus-operator/node/nodefilesystemfilesfillingup': no such runbook (yet)"
+    ) in warnings
+    assert out.rstrip().endswith("15 created, 0 updated, 0 unchanged, 0 skipped, 7 warnings")
+
+
+def test_import_runbooks_resolves_short_wiki_links_by_unique_last_segment(tmp_path):
+    (tmp_path / "networking").mkdir()
+    (tmp_path / "networking" / "dns-resolution.md").write_text("# DNS\n\nText.\n")
+    (tmp_path / "errors.md").write_text(
+        "# Errors\n\n## Drill Paths\n\n| Suspect | Go to |\n|---|---|\n"
+        "| Name lookups fail | [[dns-resolution|the DNS runbook]] |\n\n"
+        "## Notes\n\nSee [[dns-resolution#caches]] and [[nowhere]].\n"
+    )
+    out, _ = run("import_runbooks", str(tmp_path))
+    rb = Runbook.objects.get(slug="errors")
+    assert [(d.suspect, d.target_slug, d.target.slug) for d in rb.drill_paths.all()] == [
+        ("Name lookups fail", "networking/dns-resolution", "networking/dns-resolution")
+    ]
+    assert [c.target_slug for c in rb.connections.all()] == ["networking/dns-resolution", "nowhere"]
+    assert f"warning: {tmp_path}/errors.md:11: link to 'nowhere': no such runbook (yet)" in out
+
+
+def test_import_runbooks_site_url_links_are_runbook_links(tmp_path):
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "primary.md").write_text("# Primary\n\nText.\n")
+    (tmp_path / "lag.md").write_text(
+        "# Lag\n\n## Diagnosis\n\n- Look at [the primary](https://rb.example.com/db/primary.html)\n"
+    )
+    out, _ = run("import_runbooks", str(tmp_path), "--site-url", "https://rb.example.com/")
+    assert [c.target_slug for c in Runbook.objects.get(slug="lag").connections.all()] == [
+        "db/primary"
+    ]
+    assert "0 warnings" in out

@@ -22,14 +22,26 @@ class Command(BaseCommand):
             help="import the good files and report the bad ones instead of refusing the batch",
         )
         parser.add_argument("--note", default="", help="revision note for changed runbooks")
+        parser.add_argument(
+            "--site-url",
+            action="append",
+            default=[],
+            metavar="URL",
+            help="base URL where this collection is published (repeatable): full links into "
+            "it are read as links between runbooks, e.g. https://runbooks.example.com/",
+        )
 
-    def handle(self, *args, paths, skip_invalid, note, **options):
+    def handle(self, *args, paths, skip_invalid, note, site_url, **options):
         sources, errors = collect_sources(paths)
         if not sources and not errors:
             raise CommandError("no runbook files (.md, .markdown, .txt) found")
         try:
             report = runbooks_import(
-                sources=sources, errors=errors, skip_invalid=skip_invalid, note=note
+                sources=sources,
+                errors=errors,
+                skip_invalid=skip_invalid,
+                note=note,
+                site_urls=tuple(site_url),
             )
         except RunbookImportFailed as exc:
             for error in exc.errors:
@@ -40,7 +52,10 @@ class Command(BaseCommand):
             ) from None
         for error in report.skipped:
             self.stderr.write(f"skipped: {error}")
+        for warning in report.warnings:
+            self.stdout.write(f"warning: {warning}")
         self.stdout.write(
             f"{len(report.created)} created, {len(report.updated)} updated, "
-            f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped"
+            f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped, "
+            f"{len(report.warnings)} warning{'s' if len(report.warnings) != 1 else ''}"
         )
