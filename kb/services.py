@@ -229,9 +229,7 @@ def link_warnings(rb: ParsedRunbook, *, path: str, known: set[str]) -> list[File
         if link.target not in known and link.target not in seen:
             seen.add(link.target)
             found.append(
-                FileError(
-                    path, link.line or 1, f"link to {link.target!r}: no such runbook (yet)"
-                )
+                FileError(path, link.line or 1, f"link to {link.target!r}: no such runbook (yet)")
             )
     return found
 
