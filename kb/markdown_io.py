@@ -382,6 +382,8 @@ def _top_blocks(tokens: list[Token], n_lines: int) -> list[_Block]:
                 block.text = tokens[i + 1].content
             if block.kind == "heading":
                 block.level = int(token.tag[1:]) if token.tag[1:].isdigit() else 1
+                # A setext heading may span lines; a heading's text is one line.
+                block.text = " ".join(block.text.split("\n"))
             blocks.append(block)
         i = close + 1
     for here, after in zip(blocks, blocks[1:], strict=False):
@@ -491,6 +493,10 @@ def parse_runbook(
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise RunbookParseError("file is empty", 1)
+    if "\x00" in text:
+        raise RunbookParseError(
+            "contains a NUL character", text.count("\n", 0, text.index("\x00")) + 1
+        )
     lines = [line.rstrip() for line in text.split("\n")]
     front = read_front_matter(lines)
     front_matter = front.data
@@ -530,7 +536,13 @@ def parse_runbook(
 
     reader = _Reader(rb, doc, base_slug or "", tuple(site_urls))
     preamble, sections = _sections(doc, title_at)
-    reader.read_preamble(pre_title, preamble, front_matter.get("tldr"))
+    title_block = doc.blocks[title_at]
+    title_rest = (
+        _join(doc.lines[title_block.start + 1 : title_block.end])
+        if title_block.kind == "paragraph"
+        else ""
+    )
+    reader.read_preamble(pre_title, preamble, front_matter.get("tldr"), title_rest)
     _mark_repeated_groups(sections)
     for section in sections:
         reader.read_section(section)
@@ -758,13 +770,19 @@ class _Reader:
 
     # -- preamble and sections
 
-    def read_preamble(self, pre_title: list[_Block], preamble: list[_Block], tldr: Any) -> None:
+    def read_preamble(
+        self, pre_title: list[_Block], preamble: list[_Block], tldr: Any, title_rest: str
+    ) -> None:
+        """The summary: what stands between the title and the first section, with what
+        stood above an H1 (notes, banners) and the rest of a plain title's paragraph."""
         kept_before = self._take_labels(pre_title)
         kept = self._take_labels(_without_edge_rules(self.doc, preamble))
-        summary = "\n\n".join(t for t in (self._blocks_text(kept_before), self._slice(kept)) if t)
+        parts = (self._blocks_text(kept_before), title_rest, self._slice(kept))
+        summary = "\n\n".join(t for t in parts if t)
         if isinstance(tldr, str) and tldr.strip():
             if summary:
-                self._add_extra("Introduction", summary, (kept_before or kept)[0].start)
+                start = (kept_before or kept)[0].start if (kept_before or kept) else 0
+                self._add_extra("Introduction", summary, start)
             summary = " ".join(tldr.split())
         self.rb.summary = summary
 
@@ -1195,12 +1213,12 @@ def _parts(rb: ParsedRunbook) -> dict[str, list[str]]:
             parts["symptom"] = ["## Symptom", "", rb.symptom, ""]
         else:
             parts["symptom"] = [f"**Symptom:** {rb.symptom}", ""]
-    if rb.patterns:
+    if rb.patterns or intros.get("patterns"):
         rows = [f"| {_cell(p.observation)} | {_cell(p.diagnosis)} |" for p in rb.patterns]
         section("patterns", ["| Pattern | Likely cause |", "|---|---|", *rows, ""])
-    if rb.causes:
+    if rb.causes or intros.get("causes"):
         section("causes", [*(_item(c.title, c.detail) for c in rb.causes), ""])
-    if rb.checks:
+    if rb.checks or intros.get("checks"):
         section(
             "checks",
             [
@@ -1214,16 +1232,18 @@ def _parts(rb: ParsedRunbook) -> dict[str, list[str]]:
                 "",
             ],
         )
+    if intros.get("signal_examples"):
+        section("signal_examples", [])
     if rb.signal_examples:
-        parts["signal_examples"] = [
+        parts["signal_examples"] = parts.get("signal_examples", []) + [
             line
             for example in rb.signal_examples
             for line in (f"**Signal example:** {example}", "")
         ]
-    if rb.drill_paths:
+    if rb.drill_paths or intros.get("drill_paths"):
         rows = [f"| {_cell(d.text)} | {d.target} |" for d in rb.drill_paths]
         section("drill_paths", ["| Suspect | Go to |", "|---|---|", *rows, ""])
-    if rb.fix_patterns:
+    if rb.fix_patterns or intros.get("fix_patterns"):
         section("fix_patterns", [*(_text_item(f.text) for f in rb.fix_patterns), ""])
     if rb.not_the_issue_condition or rb.not_the_issue_items or rb.pivots:
         body = [rb.not_the_issue_condition, ""] if rb.not_the_issue_condition else []
@@ -1231,11 +1251,11 @@ def _parts(rb: ParsedRunbook) -> dict[str, list[str]]:
         for p in rb.pivots:
             body += [f"Pivot to {p.target} {p.text}".rstrip(), ""]
         section("not_the_issue", body)
-    if rb.connections:
+    if rb.connections or intros.get("connections"):
         section("connections", [" · ".join(c.target for c in rb.connections), ""])
     for kind in ("open_questions", "related_reading"):
         values = getattr(rb, kind)
-        if values:
+        if values or intros.get(kind):
             section(kind, [*(_text_item(t) for t in values), ""])
     for index, extra in enumerate(rb.extra_sections):
         lines = [f"## {_one_line(extra.title)}", ""]

@@ -1,5 +1,8 @@
 """The reader and writer, without a database."""
 
+import re
+from collections import Counter
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,7 +15,9 @@ from kb.markdown_io import (
     render_runbook,
     slug_from_path,
 )
-from tests.conftest import DATA_DIR, SAMPLES_DIR, SEED_SLUG, SHARED_DIR
+from kb.plain_form import label_of
+from kb.section_names import section_kind
+from tests.conftest import DATA_DIR, SAMPLES_DIR, SEED_PATH, SEED_SLUG, SHARED_DIR
 
 STRUCTURE = [
     "title", "summary", "symptom", "patterns", "causes", "checks", "signal_examples",
@@ -548,6 +553,44 @@ def test_parse_runbook_any_text_reads_or_fails_cleanly_and_round_trips(pieces):
         assert exc.line >= 1
         return
     assert rb.title and "\n" not in rb.title
-    again = parse_runbook(render_runbook(rb), slug="fuzz/case")
+    exported = render_runbook(rb)
+    assert not (_words(_authored_text(text)) - _words(exported)), exported
+    again = parse_runbook(exported, slug="fuzz/case")
     assert again.title == rb.title
     assert [c.key for c in again.causes] == [c.key for c in rb.causes]
+
+
+WORD_RE = re.compile(r"\w+")
+LIST_NUMBER_RE = re.compile(r"^[ \t]*\d{1,9}[.)](?=[ \t]|$)", re.M)
+
+
+def _words(text: str) -> Counter:
+    return Counter(WORD_RE.findall(LIST_NUMBER_RE.sub("", text)))
+
+
+def _authored_text(text: str) -> str:
+    """What an author wrote that a reader must keep: all but HTML comments, TOC marks and
+    the names of the sections mapped onto Fieldguide's parts."""
+    out, at = [], 0
+    while (start := text.find("<!--", at)) != -1:
+        out.append(text[at:start])
+        end = text.find("-->", start)
+        at = len(text) if end == -1 else end + 3
+    out.append(text[at:])
+    # Section names are mapped onto Fieldguide's parts by design (kb.section_names).
+    lines = "".join(out).replace("[[_TOC_]]", "").replace("\r", "\n").split("\n")
+    # So are labels ("Symptom:"), whose value is what is kept.
+    lines = [label[1] if (label := label_of(line)) else line for line in lines]
+    return "\n".join(line for line in lines if section_kind(line.lstrip("#")) is None)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [SEED_PATH, *sorted(SAMPLES_DIR.rglob("*.txt")), *sorted(PUBLIC_DIR.rglob("*.md"))],
+    ids=lambda p: p.name,
+)
+def test_parse_runbook_loses_no_text(path):
+    text = path.read_text()
+    exported = render_runbook(parse_runbook(text, slug="a/b"))
+    lost = _words(_authored_text(text)) - _words(exported)
+    assert not lost, f"words in {path.name} missing from the export: {dict(lost)}"
