@@ -1086,7 +1086,8 @@ class _Reader:
     def collect_links(self) -> None:
         """Runbook links anywhere outside code become connections (with their line)."""
         rb = self.rb
-        seen = {c.target for c in rb.connections}
+        # Drill paths and pivots are links of their own kind, not also connections.
+        seen = {link.target for link in (*rb.connections, *rb.drill_paths, *rb.pivots)}
         for slug, line in self._links_in_blocks(self.doc.blocks):
             if slug not in seen and slug != self.base:
                 seen.add(slug)
