@@ -24,19 +24,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import yaml
 from django.utils.text import slugify
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from mdit_py_plugins.admon import admon_plugin
-from mdit_py_plugins.container import container_plugin
-from mdit_py_plugins.deflist import deflist_plugin
 
 from kb.front_matter import read_front_matter
 from kb.linking import propose_cause_links
+from kb.markdown_parser import markdown_parser
 from kb.parse_errors import RunbookParseError
 from kb.plain_form import is_list_line, label_of, lift_plain_form
 from kb.runbook_checks import slug_from_relative_path
@@ -172,11 +169,8 @@ class ParsedRunbook:
 def decode_runbook_bytes(data: bytes, *, max_bytes: int = MAX_RUNBOOK_BYTES) -> str:
     """Bytes from a file or upload → text, or a RunbookParseError naming the line."""
     if len(data) > max_bytes:
-        raise RunbookParseError(
-            f"file is {len(data) / 1024 / 1024:.1f} MB, over the "
-            f"{max_bytes / 1024 / 1024:.0f} MB limit",
-            1,
-        )
+        # Callers read one byte past the limit, so the true size is not known here.
+        raise RunbookParseError(f"file is over the {max_bytes / 1024 / 1024:.0f} MB limit", 1)
     nul = data.find(b"\x00")
     if nul != -1:
         raise RunbookParseError(
@@ -211,38 +205,53 @@ def slug_from_path(relative_path: str) -> str:
 # --------------------------------------------------------------------------- parser
 
 
-@lru_cache(maxsize=1)
 def reader_parser() -> MarkdownIt:
-    """TEMPORARY until kb.markdown_parser lands."""
-    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
-    md.use(admon_plugin).use(deflist_plugin)
-    for name in ("note", "tip", "info", "warning", "caution", "danger", "important"):
-        md.use(container_plugin, name)
-    return md
+    """The renderer's parser (``kb.markdown_parser``): a runbook is read as it is shown.
+
+    Footnote definitions come out of its token stream without source lines; the reader
+    slices lines, so their text stays with the block they follow.
+    """
+    return markdown_parser()
 
 
 # --------------------------------------------------------------------------- small helpers
 
 
-def make_key(text: str, taken: set[str]) -> str:
-    base = slugify(text.replace("[[", "").replace("]]", ""))
-    if len(base) > KEY_MAX_CHARS:
-        # Cut at a word boundary so keys stay readable in URLs and exports.
-        base = base[: KEY_MAX_CHARS + 1].rsplit("-", 1)[0]
-    base = base.strip("-") or "item"
-    key, n = base, 2
-    while key in taken:
-        key = f"{base}-{n}"
-        n += 1
-    taken.add(key)
-    return key
+class KeyMaker:
+    """Stable keys from titles, unique within one kind of part: "Name mismatch" →
+    ``name-mismatch``, then ``name-mismatch-2``… Each base remembers its next free suffix,
+    so a thousand items with one title cost a thousand steps, not a million."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+        self.next_suffix: dict[str, int] = {}
+
+    def __call__(self, text: str) -> str:
+        base = slugify(text[: KEY_MAX_CHARS * 4].replace("[[", "").replace("]]", ""))
+        if len(base) > KEY_MAX_CHARS:
+            # Cut at a word boundary so keys stay readable in URLs and exports.
+            base = base[: KEY_MAX_CHARS + 1].rsplit("-", 1)[0]
+        base = base.strip("-") or "item"
+        key = base
+        if key in self.taken:
+            n = self.next_suffix.get(base, 2)
+            while f"{base}-{n}" in self.taken:
+                n += 1
+            key = f"{base}-{n}"
+            self.next_suffix[base] = n + 1
+        self.taken.add(key)
+        return key
 
 
 DASHES = (" — ", " – ", " -- ")
 SENTENCE_ENDS = (". ", "! ", "? ")
 MIN_SENTENCE_CHARS = 8
 MAX_SENTENCE_CHARS = 200
-MINUTES_RE = re.compile(r"~?\s{0,3}(\d{1,4})\s{0,3}(?:min|mins|minutes|m)", re.IGNORECASE)
+# "(~7 min)", "(5 minutes)", "(~3m)"; a bare "(500m)" is millicores or an alert window.
+MINUTES_RE = re.compile(
+    r"~\s{0,3}(\d{1,4})\s{0,3}(?:min|mins|minutes|m)|(\d{1,4})\s{0,3}(?:min|mins|minutes)",
+    re.IGNORECASE,
+)
 MAX_MINUTES_HINT_CHARS = 24
 
 
@@ -280,7 +289,7 @@ def split_minutes(title: str) -> tuple[str, int | None]:
     m = MINUTES_RE.fullmatch(inner)
     if not m:
         return title, None
-    return stripped[:open_at].rstrip(), int(m.group(1))
+    return stripped[:open_at].rstrip(), int(m.group(1) or m.group(2))
 
 
 def _strip_blank_edges(lines: list[str]) -> list[str]:
@@ -365,7 +374,7 @@ def _kind(token: Token) -> str:
     return "other"
 
 
-def _top_blocks(tokens: list[Token], n_lines: int) -> list[_Block]:
+def _top_blocks(tokens: list[Token], lines: list[str]) -> list[_Block]:
     blocks: list[_Block] = []
     i = 0
     while i < len(tokens):
@@ -389,8 +398,25 @@ def _top_blocks(tokens: list[Token], n_lines: int) -> list[_Block]:
     for here, after in zip(blocks, blocks[1:], strict=False):
         here.end = after.start
     if blocks:
-        blocks[-1].end = n_lines
-    return blocks
+        blocks[-1].end = len(lines)
+    return _split_after_headings(lines, tokens, blocks)
+
+
+def _split_after_headings(
+    lines: list[str], tokens: list[Token], blocks: list[_Block]
+) -> list[_Block]:
+    """Lines right after a heading that make no token of their own (reference definitions,
+    ``[logs]: https://…``) become a block of their own, so they stay in the section."""
+    out: list[_Block] = []
+    for block in blocks:
+        out.append(block)
+        if block.kind != "heading":
+            continue
+        heading_end = tokens[block.open_at].map[1]
+        if any(line.strip() for line in lines[heading_end : block.end]):
+            out.append(_Block("other", block.close_at, block.close_at, heading_end, block.end))
+            block.end = heading_end
+    return out
 
 
 @dataclass
@@ -422,7 +448,7 @@ def _parse_body(lines: list[str], origin: list[int]) -> _Doc:
     escaped = _escape_wiki_pipes_in_tables(lines, tokens)
     if changed or escaped:
         tokens = parser.parse("\n".join(lines))
-    return _Doc(lines, origin, tokens, _top_blocks(tokens, len(lines)))
+    return _Doc(lines, origin, tokens, _top_blocks(tokens, lines))
 
 
 def _close_open_fence(
@@ -502,10 +528,11 @@ def parse_runbook(
     front_matter = front.data
     body = lines[front.body_start :]
     doc = _parse_body(body, list(range(front.body_start, len(lines))))
-    title_at, title, pre_title = _find_title(doc, front.body_start)
-
     fm_title = front_matter.get("title")
-    if isinstance(fm_title, str) and fm_title.strip():
+    titled = isinstance(fm_title, str) and bool(fm_title.strip())
+    title_at, title, pre_title = _find_title(doc, front.body_start, titled=titled)
+
+    if titled:
         heading = title
         title = " ".join(fm_title.split())
     else:
@@ -536,10 +563,10 @@ def parse_runbook(
 
     reader = _Reader(rb, doc, base_slug or "", tuple(site_urls))
     preamble, sections = _sections(doc, title_at)
-    title_block = doc.blocks[title_at]
+    title_block = doc.blocks[title_at] if title_at >= 0 else None
     title_rest = (
         _join(doc.lines[title_block.start + 1 : title_block.end])
-        if title_block.kind == "paragraph"
+        if title_block is not None and title_block.kind == "paragraph"
         else ""
     )
     reader.read_preamble(pre_title, preamble, front_matter.get("tldr"), title_rest)
@@ -548,7 +575,7 @@ def parse_runbook(
         reader.read_section(section)
     reader.collect_links()
     rb.section_order = [kind for kind in rb.section_order if _has_part(rb, kind)]
-    rb.warnings.sort(key=_warning_line)
+    rb.warnings = sorted(dict.fromkeys(rb.warnings), key=_warning_line)
     _assign_cause_links(rb, front_matter.get("cause_links"))
     return rb
 
@@ -593,10 +620,18 @@ def _is_junk(doc: _Doc, block: _Block) -> bool:
     )
 
 
-def _find_title(doc: _Doc, body_start: int) -> tuple[int, str, list[_Block]]:
-    """(index of the title block, title, blocks before it worth keeping)."""
+def _find_title(
+    doc: _Doc, body_start: int, *, titled: bool = False
+) -> tuple[int, str, list[_Block]]:
+    """(index of the title block, title, blocks before it worth keeping); index -1 when
+    the front matter's ``title:`` (``titled``) is the only title, as MkDocs and Hugo pages
+    often have it."""
     blocks = doc.blocks
     first_h1 = next((i for i, b in enumerate(blocks) if b.kind == "heading" and b.level == 1), None)
+    if titled and first_h1 is None:
+        first = next((b for b in blocks if not _is_junk(doc, b)), None)
+        if first is None or first.kind != "heading" or section_kind(first.text) is not None:
+            return -1, "", []
     kept: list[_Block] = []
     for index, block in enumerate(blocks):
         if _is_junk(doc, block) and (first_h1 is None or index < first_h1):
@@ -637,11 +672,15 @@ def _sections(doc: _Doc, title_at: int) -> tuple[list[_Block], list[_Section]]:
     levels = [b.level for b in after if b.kind == "heading"]
     if not levels:
         return after, []
-    top = min(levels)
+    # Sections are at the level the known section names use (an "# Appendix" H1 after
+    # "## Diagnosis" sections is one more section, not the only one); any heading at or
+    # above it starts a section.
+    known = [b.level for b in after if b.kind == "heading" and section_kind(b.text)]
+    top = min(known) if known else min(levels)
     preamble: list[_Block] = []
     sections: list[_Section] = []
     for block in after:
-        if block.kind == "heading" and block.level == top:
+        if block.kind == "heading" and block.level <= top:
             name = block.text.strip()
             sections.append(
                 _Section(
@@ -671,7 +710,7 @@ def _mark_repeated_groups(sections: list[_Section]) -> None:
     for section in sections:
         counts[section.kind] = counts.get(section.kind, 0) + 1
     repeated = {kind for kind in GROUP_KINDS if counts.get(kind, 0) > 1}
-    if len(repeated) >= 2:
+    if "symptom" in repeated and len(repeated) >= 2:
         for section in sections:
             if section.kind in repeated:
                 section.kind = "extra"
@@ -707,26 +746,23 @@ class _Item:
         return bool(self.rest) and not self.rest[0].strip()
 
     def attach(self, lines: list[str]) -> None:
+        """Add a block below the item, one blank line apart (in place: many blocks under
+        one sub-heading stay linear)."""
         body = _strip_blank_edges(lines)
         if not body:
             return
-        if self.rest and _strip_blank_edges(self.rest):
-            self.rest = [*_strip_blank_edges_end(self.rest), "", *body]
-        else:
-            self.rest = ["", *body] if self.first else body
-
-
-def _strip_blank_edges_end(lines: list[str]) -> list[str]:
-    end = len(lines)
-    while end and not lines[end - 1].strip():
-        end -= 1
-    return lines[:end]
+        while self.rest and not self.rest[-1].strip():
+            self.rest.pop()
+        if self.rest or self.first:
+            self.rest.append("")
+        self.rest.extend(body)
 
 
 class _Reader:
     def __init__(self, rb: ParsedRunbook, doc: _Doc, base: str, site_urls: tuple[str, ...]):
         self.rb, self.doc, self.base, self.site_urls = rb, doc, base, site_urls
         self.seen_kinds: set[str] = set()
+        self.keys: dict[str, KeyMaker] = {}
 
     # -- order and labels
 
@@ -776,8 +812,11 @@ class _Reader:
         """The summary: what stands between the title and the first section, with what
         stood above an H1 (notes, banners) and the rest of a plain title's paragraph."""
         kept_before = self._take_labels(pre_title)
-        kept = self._take_labels(_without_edge_rules(self.doc, preamble))
-        parts = (self._blocks_text(kept_before), title_rest, self._slice(kept))
+        framed = _without_edge_rules(self.doc, preamble)
+        kept = self._take_labels(framed)
+        # Verbatim when nothing was taken out; else block by block (labels left out).
+        body = self._slice(kept) if len(kept) == len(framed) else self._blocks_text(kept)
+        parts = (self._blocks_text(kept_before), title_rest, body)
         summary = "\n\n".join(t for t in parts if t)
         if isinstance(tldr, str) and tldr.strip():
             if summary:
@@ -828,25 +867,21 @@ class _Reader:
 
     def _apply_items(self, kind: str, items: list[_Item]) -> None:
         rb = self.rb
+        key = self.keys.setdefault(kind, KeyMaker())
         if kind == "causes":
-            taken = {c.key for c in rb.causes}
             for item in items:
                 title, detail = item.title_detail()
-                rb.causes.append(ParsedCause(make_key(title, taken), title, detail, line=item.line))
+                rb.causes.append(ParsedCause(key(title), title, detail, line=item.line))
         elif kind == "checks":
-            taken = {c.key for c in rb.checks}
             for item in items:
                 title, detail = item.title_detail()
                 title, minutes = split_minutes(title)
-                rb.checks.append(
-                    ParsedCheck(make_key(title, taken), title, detail, minutes, line=item.line)
-                )
+                rb.checks.append(ParsedCheck(key(title), title, detail, minutes, line=item.line))
         elif kind == "fix_patterns":
-            taken = {f.key for f in rb.fix_patterns}
             for item in items:
                 text = item.text()
                 label = text.split("\n", 1)[0].split(" — ", 1)[0]
-                rb.fix_patterns.append(ParsedFix(make_key(label, taken), text, line=item.line))
+                rb.fix_patterns.append(ParsedFix(key(label), text, line=item.line))
         else:  # signal_examples, open_questions, related_reading
             getattr(rb, kind).extend(item.text() for item in items)
 
@@ -950,23 +985,23 @@ class _Reader:
             else:
                 intro.extend(["", *doc.lines[block.start : block.end]])
         self._set_intro(kind, intro)
-        taken = {p.key for p in rb.patterns}
+        key = self.keys.setdefault("patterns", KeyMaker())
         for line, cells, tokens in rows:
             if len(cells) < 2 or not cells[0]:
                 rb.warnings.append(f"line {line}: table row needs two cells, skipped")
                 continue
             if kind == "patterns":
                 rb.patterns.append(
-                    ParsedPattern(
-                        make_key(cells[0], taken), cells[0], " | ".join(cells[1:]), line=line
-                    )
+                    ParsedPattern(key(cells[0]), cells[0], " | ".join(cells[1:]), line=line)
                 )
                 continue
             target = self._cell_target(cells[1], tokens[1] if len(tokens) > 1 else None, line)
             if target is None:
                 rb.warnings.append(f"line {line}: drill path {cells[1]!r} is not a runbook slug")
                 continue
-            rb.drill_paths.append(ParsedLink(target, cells[0], line=line))
+            # Columns past "Go to" ("When", "Owner") stay with the suspect, not dropped.
+            suspect = " — ".join([cells[0], *(c for c in cells[2:] if c)])
+            rb.drill_paths.append(ParsedLink(target, suspect, line=line))
 
     def _cell_target(self, text: str, inline: Token | None, line: int) -> str | None:
         found = self._links_in_inline(inline, line) if inline is not None else []
@@ -1001,13 +1036,15 @@ class _Reader:
             end = rest.find("]]")
             if end != -1:
                 found = self._links_in_text(rest[: end + 2], line)
-                return (found[0] if found else None), rest[end + 2 :].strip()
+                alias = rest[2:end].replace("\\|", "|").partition("|")[2].strip()
+                return (found[0] if found else None), f"{alias} {rest[end + 2 :]}".strip()
         if rest.startswith("["):
             inline = self.doc.tokens[block.open_at + 1]
             found = self._links_in_inline(inline, line)
-            close = rest.find(")")
-            if found and close != -1:
-                return found[0], rest[close + 1 :].strip()
+            label_end, close = rest.find("]("), rest.find(")")
+            if found and 0 < label_end < close:
+                # The link's words describe the pivot too: keep them with the rest.
+                return found[0], f"{rest[1:label_end]} {rest[close + 1 :].strip()}".strip()
         word, _, after = rest.partition(" ")
         slug = bare_slug(word)
         return (slug or None), after.strip()
@@ -1015,24 +1052,29 @@ class _Reader:
     def _read_connections(self, blocks: list[_Block]) -> None:
         seen = {c.target for c in self.rb.connections}
         doc = self.doc
+        prose: list[str] = []
         for block in blocks:
             line = doc.line_no(block.start)
             found = self._links_in_blocks([block])
-            if not found:
-                text = _join(doc.lines[block.start : block.end])
-                for char in "·•,;":
-                    text = text.replace(char, "\n")
-                for piece in text.split("\n"):
-                    piece = piece.strip().lstrip("-*+").strip()
-                    for word in [piece] if " " not in piece else piece.split():
-                        if "/" in word or word == piece:
-                            slug = bare_slug(word)
-                            if slug:
-                                found.append((slug, line))
+            source = _join(doc.lines[block.start : block.end])
+            text = source
+            for char in "·•,;":
+                text = text.replace(char, "\n")
+            pieces = [p.strip().lstrip("-*+").strip() for p in text.split("\n")]
+            pieces = [p for p in pieces if p]
+            if not all(_is_link_piece(p) for p in pieces):
+                # Alert names, notes, prose: kept as written, links still read.
+                prose.append(source)
+            found += [
+                (slug, line)
+                for p in pieces
+                if _is_link_piece(p) and (slug := bare_slug(p.strip("`")))
+            ]
             for slug, at in found:
                 if slug not in seen:
                     seen.add(slug)
                     self.rb.connections.append(ParsedLink(slug, line=at))
+        self._set_intro("connections", ["\n\n".join(prose)] if prose else [])
         self._saw("connections")
 
     # -- links
@@ -1094,6 +1136,19 @@ class _Reader:
                 rb.connections.append(ParsedLink(slug, line=line))
         if rb.connections:
             self._saw("connections")
+
+
+def _is_link_piece(piece: str) -> bool:
+    """Is this one entry of a Connections list only a link (``cloud/kubernetes``,
+    ``[[dns]]``, ``[DNS](../net/dns.md)``), not prose?"""
+    if "/" in piece and bare_slug(piece.strip("`")):
+        return True
+    if bare_slug(piece) == piece:
+        # A lone lowercase slug ("dns-resolution"); a `CodeName` or an AlertName is not.
+        return True
+    if piece.startswith("[[") and piece.endswith("]]") and piece.count("[[") == 1:
+        return True
+    return piece.startswith("[") and piece.endswith(")") and piece.count("](") == 1
 
 
 def _is_rule(doc: _Doc, block: _Block) -> bool:

@@ -81,7 +81,12 @@ def _is_table_line(line: str) -> bool:
 
 
 def _is_section_name(text: str) -> bool:
-    return len(text) <= MAX_SECTION_NAME_CHARS and section_kind(text) is not None
+    # "recovery." ends a wrapped sentence; a section name does not end like one.
+    return (
+        len(text) <= MAX_SECTION_NAME_CHARS
+        and text[-1] not in ".,;!?"
+        and section_kind(text) is not None
+    )
 
 
 def _is_extra_heading(text: str, following: str) -> bool:
@@ -132,6 +137,12 @@ def lift_plain_form(lines: list[str], origin: list[int]) -> tuple[list[str], lis
             previous = "text"
             continue
         is_list, is_table = is_list_line(line), _is_table_line(line)
+        if line[:1].isspace():
+            # Indented: a list item's continuation or code, never a name or a label.
+            emit(line, source)
+            if not (previous == "list" or is_list or is_table):
+                previous = "text"
+            continue
         if not titled:
             titled = True
             if not (is_list or is_table or label_of(text) or _is_section_name(text)):
@@ -139,17 +150,18 @@ def lift_plain_form(lines: list[str], origin: list[int]) -> tuple[list[str], lis
                 blank()
                 continue
         following = lines[index + 1] if index + 1 < len(lines) else ""
+        label = label_of(text)
+        if (label and label[1]) or text.lower().startswith("pivot to "):
+            blank()
+            emit(line, source)
+            blank()
+            previous = ""
+            continue
         if not (is_list or is_table) and (
             _is_section_name(text) or _is_extra_heading(text, following)
         ):
             blank()
             emit("## " + text, source)
-            blank()
-            previous = ""
-            continue
-        if label_of(text) or text.lower().startswith("pivot to "):
-            blank()
-            emit(line, source)
             blank()
             previous = ""
             continue

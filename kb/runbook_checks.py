@@ -53,6 +53,9 @@ class FieldLimits:
 # --------------------------------------------------------------------------- slugs
 
 
+INDEX_SEGMENTS = frozenset({"index", "_index", "readme"})
+
+
 def slug_segment(part: str) -> str:
     """One path segment → a slug segment, "" when nothing usable is left.
 
@@ -73,6 +76,10 @@ def slug_from_relative_path(relative: str) -> str:
     segments = [slug_segment(part) for part in parts]
     if not segments or not all(segments) or ".." in parts:
         return ""
+    if len(segments) > 1 and segments[-1] in INDEX_SEGMENTS:
+        # A folder's index page is the folder (MkDocs, Hugo, GitHub READMEs), as links
+        # to "folder/" read it.
+        segments.pop()
     return "/".join(segments)
 
 

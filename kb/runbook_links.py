@@ -2,8 +2,10 @@
 
 Understood (DESIGN.md §4):
 
-* relative links to ``.md`` / ``.markdown`` / ``.html`` files and folders (``dir/``), with
-  ``#anchor`` and ``?query`` ignored; ``/path`` is relative to the collection's root;
+* relative links to ``.md`` / ``.markdown`` / ``.html`` files, to pages without an
+  extension (as wikis write them) and to folders (``dir/``, its ``index.md`` or
+  ``README.md``), with ``#anchor`` and ``?query`` ignored; ``/path`` is relative to the
+  collection's root;
 * full URLs into the collection's own published site, given as ``site_urls`` (an import
   option): ``https://runbooks.example.com/storage/lag.html`` → ``storage/lag``;
 * Hugo ``{{< ref "x.md" >}}`` / ``{{< relref … >}}`` shortcodes as link targets;
@@ -53,7 +55,7 @@ def _path_slug(path: str) -> str:
             stem = stem[: -len(suffix)]
             break
     parts = [p for p in stem.split("/") if p]
-    if parts and parts[-1].lower() in INDEX_STEMS:
+    if len(parts) > 1 and parts[-1].lower() in INDEX_STEMS:
         parts = parts[:-1]
     return normalise_slug("/".join(parts))
 
@@ -84,8 +86,10 @@ def resolve_href(href: str, base_slug: str, site_urls: tuple[str, ...] = ()) -> 
         return None
     is_dir = target.endswith("/")
     lower = target.lower()
-    if not (is_dir or rooted or lower.endswith(PAGE_SUFFIXES)):
-        # Images, configs, scripts: not a runbook.
+    last = lower.rstrip("/").rsplit("/", 1)[-1]
+    # Wikis (GitLab, Obsidian) link pages without an extension; a name with another
+    # extension is an image, a config or a script, not a runbook.
+    if not (is_dir or rooted or lower.endswith(PAGE_SUFFIXES) or "." not in last):
         return None
     if target.startswith("/"):
         target, rooted = target.lstrip("/"), True

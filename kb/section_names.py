@@ -24,7 +24,8 @@ fix_patterns       Fix patterns, Fixes, Fix, Mitigation, Mitigations, Resolution
                    steps, Resolving, Potential resolution steps, Solution(s), Remediation,
                    Workaround(s), Recovery, Recovery steps, How to fix, Remedy
 not_the_issue      When this is not the issue
-connections        Connections, Related runbooks, Related alerts, See also
+connections        Connections, Related runbooks ("See also" and "Related alerts" are prose:
+                   kept as sections of their own, their links still read)
 open_questions     Open questions
 related_reading    Related reading, Further reading, References, Links, Resources
 =================  ===========================================================================
@@ -60,7 +61,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "remedy",
     ),
     "not_the_issue": ("when this is not the issue",),
-    "connections": ("connections", "related runbooks", "related alerts", "see also"),
+    "connections": ("connections", "related runbooks"),
     "open_questions": ("open questions",),
     "related_reading": ("related reading", "further reading", "references", "links", "resources"),
 }  # fmt: skip

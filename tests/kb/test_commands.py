@@ -331,7 +331,8 @@ def test_import_runbooks_resolves_short_wiki_links_by_unique_last_segment(tmp_pa
     assert [(d.suspect, d.target_slug, d.target.slug) for d in rb.drill_paths.all()] == [
         ("Name lookups fail", "networking/dns-resolution", "networking/dns-resolution")
     ]
-    assert [c.target_slug for c in rb.connections.all()] == ["networking/dns-resolution", "nowhere"]
+    # The drill path's runbook is not listed again as a connection.
+    assert [c.target_slug for c in rb.connections.all()] == ["nowhere"]
     assert f"warning: {tmp_path}/errors.md:11: link to 'nowhere': no such runbook (yet)" in out
 
 

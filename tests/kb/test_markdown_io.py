@@ -594,3 +594,127 @@ def test_parse_runbook_loses_no_text(path):
     exported = render_runbook(parse_runbook(text, slug="a/b"))
     lost = _words(_authored_text(text)) - _words(exported)
     assert not lost, f"words in {path.name} missing from the export: {dict(lost)}"
+
+
+# --------------------------------------------------------------------------- found by a
+# fresh pair of eyes trying to break the reader
+
+
+def test_parse_runbook_see_also_prose_is_kept_and_alert_names_are_not_links():
+    rb = parse_runbook(
+        "# Gitaly\n\n## See also\n\n- [Dashboard](https://dash.example.com/d/x) for the overview\n"
+        "- Escalate to `@gitaly-team`\n\n## Connections\n\n- `GitalyCPUSaturation` fires too\n"
+        "- cloud/kubernetes · [[net/dns]]\n"
+    )
+    assert [(s.title, s.body.split("\n")[0]) for s in rb.extra_sections] == [
+        ("See also", "- [Dashboard](https://dash.example.com/d/x) for the overview")
+    ]
+    assert rb.section_intros["connections"] == (
+        "- `GitalyCPUSaturation` fires too\n- cloud/kubernetes · [[net/dns]]"
+    )
+    assert sorted(c.target for c in rb.connections) == ["cloud/kubernetes", "net/dns"]
+
+
+def test_parse_runbook_keeps_reference_definitions_right_after_headings():
+    text = (
+        "# Disk full\n[logs]: https://kibana.example.com/app/logs\n\n## Diagnosis\n"
+        "[sop]: https://wiki.example.com/SOP-12\n\n1. Follow the [SOP][sop] and the [logs].\n"
+    )
+    exported = render_runbook(parse_runbook(text))
+    assert "[sop]: https://wiki.example.com/SOP-12" in exported
+    assert "[logs]: https://kibana.example.com/app/logs" in exported
+
+
+def test_parse_runbook_plain_form_wrapped_lines_and_code_are_not_section_names():
+    rb = parse_runbook(
+        "Patroni failover\nThe failover always needs a manual\nrecovery.\n"
+        "After that, the old primary is rebuilt.\nChecks\n- patronictl list\n"
+        "Output looks like:\n\n    | Member | Role |\n    Links\n    Fix\n"
+    )
+    assert "recovery.\nAfter that" in rb.summary
+    assert rb.fix_patterns == [] and rb.connections == []
+    assert rb.checks[-1].detail == "    | Member | Role |\n    Links\n    Fix"
+
+
+def test_parse_runbook_a_later_h1_is_one_more_section():
+    text = (
+        "# VMI stuck\n\n## Meaning\n\nStuck.\n\n## Diagnosis\n\n- Look at the pod\n\n"
+        "## Mitigation\n\n- Delete it\n\n# Appendix\n\nMore.\n"
+    )
+    rb = parse_runbook(text)
+    assert (rb.symptom, [c.title for c in rb.checks]) == ("Stuck.", ["Look at the pod"])
+    assert [(s.title, s.body) for s in rb.extra_sections] == [("Appendix", "More.")]
+    assert structure(parse_runbook(render_runbook(rb))) == structure(rb)
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["## Likely causes\n\n" + "- x\n" * 8000, "## Diagnosis\n\n" + "### x\n\ny\n\n" * 4000],
+    ids=["repeated items", "repeated sub-headings"],
+)
+def test_parse_runbook_repeated_titles_stay_linear(body):
+    import time
+
+    started = time.perf_counter()
+    rb = parse_runbook("# T\n\n" + body)
+    assert time.perf_counter() - started < 2.0
+    keys = [c.key for c in rb.causes or rb.checks]
+    assert keys[:3] == ["x", "x-2", "x-3"] and len(set(keys)) == len(keys)
+
+
+def test_parse_runbook_drill_path_extra_columns_and_pivot_link_text_are_kept():
+    rb = parse_runbook(
+        "# Latency\n\n## Drill Paths\n\n| Suspect | Go to | When |\n|---|---|---|\n"
+        "| Slow DB | storage/lag | p99 > 200ms |\n\n## When This Is Not the Issue\n\n"
+        "If latency is client-side:\n\nPivot to [client-side latency](../net/client.md) first.\n",
+        slug="app/latency",
+    )
+    assert [(d.text, d.target) for d in rb.drill_paths] == [
+        ("Slow DB — p99 > 200ms", "storage/lag")
+    ]
+    assert [(p.target, p.text) for p in rb.pivots] == [("net/client", "client-side latency first.")]
+
+
+def test_parse_runbook_front_matter_title_without_an_h1():
+    rb = parse_runbook("---\ntitle: Disk full\n---\n\n## Symptoms\n\nX\n\n## Diagnosis\n\n- a\n")
+    assert (rb.title, rb.symptom, [c.title for c in rb.checks]) == ("Disk full", "X", ["a"])
+    rb = parse_runbook('+++\ntitle = "Disk"\n+++\nIntro para.\n\n## Diagnosis\n\n- a\n')
+    assert (rb.title, rb.summary, rb.front_matter) == ("Disk", "Intro para.", {})
+
+
+def test_parse_runbook_folder_index_and_extensionless_links():
+    rb = parse_runbook(
+        "# DNS\n\n## Notes\n\nSee [storage](../storage/), [net](../network/index.md) and "
+        "[wiki page](../net/Dns-Runbook), not [a diagram](../img/dns.png).\n",
+        slug="ops/dns",
+    )
+    assert [c.target for c in rb.connections] == ["storage", "network", "net/dns-runbook"]
+    assert slug_from_path("storage/index.md") == "storage"
+    assert slug_from_path("storage/README.md") == "storage"
+
+
+def test_parse_runbook_troubleshooting_workaround_resolution_verification_are_parts():
+    rb = parse_runbook(
+        "# Runner down\n\n## Troubleshooting\n\n- Check the runner\n\n## Workaround\n\n"
+        "- Use the shared runners\n\n## Resolution\n\n- Restart it\n\n## Verification\n\n"
+        "- Run a pipeline\n"
+    )
+    assert [c.title for c in rb.checks] == ["Check the runner", "Run a pipeline"]
+    assert [f.text for f in rb.fix_patterns] == ["Use the shared runners", "Restart it"]
+
+
+@pytest.mark.parametrize(
+    ("title", "minutes"),
+    [("At its CPU limit (500m)", None), ("Firing (5m)", None), ("Logs (~3m)", 3),
+     ("Logs (5 min)", 5), ("Logs (~7 minutes)", 7)],
+)  # fmt: skip
+def test_parse_runbook_minutes_are_read_only_from_time_estimates(title, minutes):
+    rb = parse_runbook(f"# T\n\n## Checks\n\n- {title}\n")
+    assert rb.checks[0].minutes == minutes
+    if minutes is None:
+        assert rb.checks[0].title == title
+
+
+def test_parse_runbook_reports_each_problem_once():
+    rb = parse_runbook("# T\n\n## Connections\n\n- [up](../../../x.md)\n", slug="a/b")
+    assert rb.warnings == ["line 5: link '../../../x.md' leads outside the collection"]
