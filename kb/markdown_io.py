@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -33,7 +34,7 @@ from markdown_it.token import Token
 
 from kb.front_matter import read_front_matter
 from kb.linking import propose_cause_links
-from kb.markdown_parser import markdown_parser
+from kb.markdown_parser import build_markdown_parser
 from kb.parse_errors import RunbookParseError
 from kb.plain_form import is_list_line, label_of, lift_plain_form
 from kb.runbook_checks import slug_from_relative_path
@@ -205,13 +206,18 @@ def slug_from_path(relative_path: str) -> str:
 # --------------------------------------------------------------------------- parser
 
 
+@lru_cache(maxsize=1)
 def reader_parser() -> MarkdownIt:
-    """The renderer's parser (``kb.markdown_parser``): a runbook is read as it is shown.
+    """The renderer's parser (``kb.markdown_parser``), so a runbook is read as it is shown,
+    but in a private instance that parses blocks only: the reader needs inline tokens only
+    where links may be, and parses those on demand (``_Doc.children``), in half the time.
 
     Footnote definitions come out of its token stream without source lines; the reader
     slices lines, so their text stays with the block they follow.
     """
-    return markdown_parser()
+    md = build_markdown_parser()
+    md.disable(["inline", "heading_ids", "gfm_autolink_email", "text_join"])
+    return md
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -434,21 +440,44 @@ class _Doc:
                 return self.origin[at] + 1
         return 1
 
-    def source(self, start: int, end: int) -> list[str]:
-        return self.lines[start:end]
+    env: dict = field(default_factory=dict)  # the parse's reference definitions
+
+    def children(self, inline: Token) -> list[Token]:
+        """An inline token's children, parsed on first use (references resolve document-wide,
+        from ``env``)."""
+        if inline.children is None or (not inline.children and inline.content):
+            inline.children = []
+            parser = reader_parser()
+            parser.inline.parse(inline.content, parser, self.env, inline.children)
+        return inline.children
+
+
+def _may_have_heading(lines: list[str]) -> bool:
+    """Could any line be a heading (``#`` or a setext underline)? If not, the text is the
+    plain form and needs no first parse to tell."""
+    for line in lines:
+        stripped = line.lstrip(" ")
+        if len(line) - len(stripped) > 3 or not stripped:
+            continue
+        if stripped[0] == "#" or not stripped.strip("=") or not stripped.strip("- \t"):
+            return True
+    return False
 
 
 def _parse_body(lines: list[str], origin: list[int]) -> _Doc:
     parser = reader_parser()
-    tokens = parser.parse("\n".join(lines))
+    env: dict = {}
+    tokens = parser.parse("\n".join(lines), env) if _may_have_heading(lines) else []
     if not any(t.type == "heading_open" and t.level == 0 for t in tokens):
         lines, origin = lift_plain_form(lines, origin)
-        tokens = parser.parse("\n".join(lines))
+        env = {}
+        tokens = parser.parse("\n".join(lines), env)
     lines, origin, changed = _close_open_fence(lines, origin, tokens)
     escaped = _escape_wiki_pipes_in_tables(lines, tokens)
     if changed or escaped:
-        tokens = parser.parse("\n".join(lines))
-    return _Doc(lines, origin, tokens, _top_blocks(tokens, lines))
+        env = {}
+        tokens = parser.parse("\n".join(lines), env)
+    return _Doc(lines, origin, tokens, _top_blocks(tokens, lines), env)
 
 
 def _close_open_fence(
@@ -600,7 +629,7 @@ def _is_badge_line(doc: _Doc, block: _Block) -> bool:
     """A paragraph of only images and links (CI badges, a logo): not a title."""
     inline = doc.tokens[block.open_at + 1]
     depth_ok = {"image", "link_open", "link_close", "softbreak", "hardbreak"}
-    children = inline.children or []
+    children = doc.children(inline)
     return (
         bool(children)
         and all(
@@ -1102,7 +1131,11 @@ class _Reader:
     def _links_in_inline(self, inline: Token, line: int) -> list[str]:
         out = []
         plain = []
-        for child in inline.children or []:
+        text = inline.content
+        if "[" not in text and "<" not in text and not (self.site_urls and "://" in text):
+            # No link, wiki-link, autolink or shortcode can be here: skip the inline parse.
+            return []
+        for child in self.doc.children(inline):
             if child.type == "link_open":
                 href = str(child.attrs.get("href", ""))
                 slug = self._target(resolve_href(href, self.base, self.site_urls), line)

@@ -80,7 +80,7 @@ class _Prepared:
     source: SourceFile
     text: str
     slug: str
-    parsed: ParsedRunbook
+    parsed: ParsedRunbook | None  # None: the same text is stored already
     slug_line: int = 1  # the line that decided the slug: front matter slug:, or 1
 
 
@@ -126,15 +126,34 @@ def check_for_storage(parsed: ParsedRunbook, *, text: str, slug: str, slug_line:
     )
 
 
-def _prepare(source: SourceFile, site_urls: tuple[str, ...] = ()) -> _Prepared:
+class _StoredHashes:
+    """slug → source hash of every stored runbook, read on first use (a batch whose files
+    all fail to decode never touches the database)."""
+
+    def __init__(self) -> None:
+        self._hashes: dict[str, str] | None = None
+
+    def all(self) -> dict[str, str]:
+        if self._hashes is None:
+            self._hashes = dict(Runbook.objects.values_list("slug", "source_hash"))
+        return self._hashes
+
+
+def _prepare(
+    source: SourceFile, site_urls: tuple[str, ...] = (), stored: _StoredHashes | None = None
+) -> _Prepared:
     """Decode, read and check one file; RunbookParseError (with the line) on bad input.
 
     The slug is decided before the body is parsed (front matter ``slug:`` wins, with the
-    source's prefix), so relative links resolve from where the runbook will live.
+    source's prefix), so relative links resolve from where the runbook will live. A file
+    whose text is already stored under that slug (``stored``: slug → source hash) is not
+    parsed again: ``parsed`` is None and it imports as unchanged.
     """
     text = normalise_text(decode_runbook_bytes(source.data))
     front = read_front_matter(text.split("\n"))
     slug, slug_line = source_slug(source, front)
+    if stored is not None and stored.all().get(slug) == text_hash(text):
+        return _Prepared(source, text, slug, None, slug_line)
     parsed = parse_runbook(text, slug=slug, site_urls=site_urls)
     check_for_storage(parsed, text=text, slug=slug, slug_line=slug_line)
     return _Prepared(source, text, slug, parsed, slug_line)
@@ -160,9 +179,10 @@ def runbooks_import(
     errors = list(errors or [])
     prepared: list[_Prepared] = []
     slugs: dict[str, str] = {}
+    stored = _StoredHashes()
     for source in sources:
         try:
-            item = _prepare(source, site_urls)
+            item = _prepare(source, site_urls, stored)
         except RunbookParseError as exc:
             errors.append(FileError(source.path, exc.line, exc.message))
             continue
@@ -183,12 +203,16 @@ def runbooks_import(
         _refuse_unconfirmed_replacements(prepared)
 
     report = ImportReport(skipped=errors)
-    known = set(Runbook.objects.values_list("slug", flat=True)) | set(slugs)
-    resolve_short_links([item.parsed for item in prepared], known)
-    for item in prepared:
+    known = set(stored.all()) | set(slugs)
+    changed = [item for item in prepared if item.parsed is not None]
+    resolve_short_links([item.parsed for item in changed], known)
+    for item in changed:
         report.warnings += link_warnings(item.parsed, path=item.source.path, known=known)
     with transaction.atomic():
         for item in prepared:
+            if item.parsed is None:
+                report.unchanged.append(item.slug)
+                continue
             _runbook, status = runbook_save_parsed(
                 parsed=item.parsed,
                 text=item.text,
