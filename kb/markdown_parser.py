@@ -25,12 +25,13 @@ Block tokens are flat, with ``nesting`` 1 (open), -1 (close) or 0 (self-containe
 none). Kinds:
 
 * ``heading_open`` (``tag`` "h1".."h6", ``markup`` "#".."######" or "=" / "-" for setext,
-  ``attrs["id"]`` the slug: GitHub's rule, lowercase, punctuation dropped, spaces to "-",
-  "-1", "-2"… appended to repeats; absent when the heading has no word characters),
-  ``paragraph_open``, ``blockquote_open``, ``hr``, ``bullet_list_open`` /
-  ``ordered_list_open`` (``attrs["start"]`` when not 1), ``list_item_open`` (``info`` the
-  ordinal as written; ``meta == {"checked": bool}`` for a task item ``- [ ]`` / ``- [x]``,
-  whose "[ ] " is then not part of the item's text), ``table_open`` … ``thead_open``,
+  ``attrs["id"]`` the slug — GitHub's rule: lowercase, punctuation dropped, spaces to "-",
+  "-1", "-2"… appended to repeats; set once inline parsing has run; absent when the
+  heading has no word characters), ``paragraph_open`` (``hidden`` in a tight list),
+  ``blockquote_open``, ``hr``, ``bullet_list_open`` / ``ordered_list_open``
+  (``attrs["start"]`` when not 1), ``list_item_open`` (``info`` the ordinal as written;
+  ``meta == {"checked": bool}`` for a task item ``- [ ]`` / ``- [x]``, whose "[ ] " is
+  then not part of the item's text), ``table_open`` … ``thead_open``,
   ``tbody_open``, ``tr_open``, ``th_open`` / ``td_open`` (``attrs["style"]`` =
   "text-align:left|center|right" when aligned), ``dl_open`` / ``dt_open`` / ``dd_open``.
 * ``fence`` (``info`` the info string, ``content`` the code; an unclosed fence runs to the
@@ -42,8 +43,9 @@ none). Kinds:
   ``meta["tag"]`` the lowercase type ("warning"), ``markup`` the spelling ("!!!", "???",
   "???+", ">" for a GitHub alert, ":::"…), ``content`` the title ("" when none),
   ``attrs["class"]`` "admonition <type>…". When there is a title it follows as
-  ``admonition_title_open``, ``inline``, ``admonition_title_close``; the body's blocks come
-  next. An admonition's ``.map`` covers its marker line and body.
+  ``admonition_title_open``, ``inline``, ``admonition_title_close`` (mapped to the marker
+  line, except a GitHub alert's); the body's blocks come next. An admonition's ``.map``
+  covers its marker line and body.
 * ``footnote_block_open`` … ``footnote_open`` (``meta["id"]``, ``meta["label"]``) …
   ``footnote_anchor`` … ``footnote_close`` … ``footnote_block_close``: footnote bodies,
   moved to the end of the stream; their source lines are not recorded.
@@ -100,6 +102,12 @@ MAX_DOMAIN_CHARS = 253
 @cache
 def markdown_parser() -> MarkdownIt:
     """The shared parser (built once per process). Read-only: see the module docstring."""
+    return build_markdown_parser()
+
+
+def build_markdown_parser() -> MarkdownIt:
+    """A new parser configured as ``markdown_parser()``, for a caller that must change it
+    (the runbook reader turns inline parsing off and does it on demand)."""
     md = MarkdownIt(
         "commonmark",
         {
@@ -115,6 +123,8 @@ def markdown_parser() -> MarkdownIt:
             "strikethrough_single_tilde": True,
         },
     )
+    if not hasattr(md.inline, "add_terminator_char"):
+        raise RuntimeError("kb.markdown_parser needs markdown-it-py >= 4.1 (task lists, alerts)")
     md.enable(["table", "strikethrough"])
     md.use(admon_plugin)
     for name in CONTAINER_TYPES:
@@ -131,7 +141,10 @@ def markdown_parser() -> MarkdownIt:
     return md
 
 
-def _needs_closing_bracket(rule: Callable[[StateInline, bool], bool]):
+InlineRule = Callable[[StateInline, bool], bool]
+
+
+def _needs_closing_bracket(rule: InlineRule) -> InlineRule:
     """``rule`` (link or image), failing at once where no "]" follows.
 
     markdown-it looks for a label's "]" from every "[", through up to MAX_NESTING nested
@@ -166,7 +179,7 @@ def _container_title(params: str) -> str:
     return rest.strip()
 
 
-def _container_validator(name: str):
+def _container_validator(name: str) -> Callable[[str, str], bool]:
     def validate(params: str, markup: str) -> bool:
         return _container_word(params) == name
 
