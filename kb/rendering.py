@@ -152,14 +152,35 @@ LABEL_TAGS = {"b", "code", "del", "em", "i", "kbd", "s", "strong", "sub", "sup"}
 # Room for every text field of a few hundred runbooks (a few MB per worker at most).
 RENDER_CACHE_SIZE = 20_000
 
-_CLEANER = nh3.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    allowed_classes=ALLOWED_CLASSES,
-    url_schemes=ALLOWED_SCHEMES,
-    link_rel="noopener noreferrer nofollow",
-    id_prefix=ID_PREFIX,
-)
+# Titles and table cells: inline tags only, so a raw <details> or <dl> in a title cannot
+# fold or split it (its text stays, shown plainly).
+INLINE_TAGS = {"a", "abbr", "b", "br", "code", "del", "em", "i", "kbd", "s", "span", "strong"}
+INLINE_TAGS |= {"sub", "sup"}
+
+
+def _code_classes(element: str, attribute: str, value: str) -> str | None:
+    """Only ``language-*`` classes on ``code`` (from a fence's info string): the page's own
+    classes (``visually-hidden``, ``button``) would let imported text hide or disguise
+    part of a command."""
+    if element == "code" and attribute == "class":
+        return " ".join(c for c in value.split() if c.startswith("language-")) or None
+    return value
+
+
+def _cleaner(tags: set[str]) -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=tags,
+        attributes={tag: names for tag, names in ALLOWED_ATTRIBUTES.items() if tag in tags},
+        allowed_classes={tag: names for tag, names in ALLOWED_CLASSES.items() if tag in tags},
+        attribute_filter=_code_classes,
+        url_schemes=ALLOWED_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        id_prefix=ID_PREFIX,
+    )
+
+
+_CLEANER = _cleaner(ALLOWED_TAGS)
+_INLINE_CLEANER = _cleaner(INLINE_TAGS)
 _LABEL_CLEANER = nh3.Cleaner(tags=LABEL_TAGS, attributes={})
 
 # Per-render state, kept in markdown-it's ``env``.
@@ -277,8 +298,13 @@ def _split_ampersand_runs(html: str) -> str:
     return "".join(out)
 
 
-def _sanitise_rendered(html: str) -> str:
-    return sanitise_html(_split_ampersand_runs(html))
+def _sanitise_rendered(html: str, cleaner: nh3.Cleaner = _CLEANER) -> str:
+    html = cleaner.clean(_split_ampersand_runs(html))
+    # Wide tables scroll in their own box instead of widening a phone's page. nh3's output
+    # is well formed, so "<table>" here can only be a table tag.
+    return html.replace("<table>", '<div class="table-scroll"><table>').replace(
+        "</table>", "</table></div>"
+    )
 
 
 # --------------------------------------------------------------------------- renderer
@@ -508,4 +534,4 @@ def markdown_inline_html(text: str) -> str:
     md = markdown_parser()
     env: EnvType = {_DOC_ID: _doc_id(text or "")}
     tokens = md.parseInline(text or "", env)
-    return _sanitise_rendered(_RENDERER.render(tokens, md.options, env)).strip()
+    return _sanitise_rendered(_RENDERER.render(tokens, md.options, env), _INLINE_CLEANER).strip()

@@ -62,3 +62,19 @@ def test_runbook_page_placeholders_outside_code_are_text(new_page, login, transa
     check = page.locator("#check-read-them-with-kubectl-logs-pod-n-namespace")
     expect(check).to_contain_text("kubectl logs <pod> -n <namespace>")
     expect(check.locator("li")).to_have_text("then describe <pod>")
+
+
+def test_public_runbook_pages_fit_a_phone(new_page, login, public_runbooks):
+    """Long links, commands and tables wrap or scroll in their own box: no page of the
+    public collections is wider than a 390 px phone."""
+    from kb.models import Runbook
+
+    page = new_page(viewport={"width": 390, "height": 800})
+    login(page)
+    too_wide = {}
+    for slug in Runbook.objects.order_by("slug").values_list("slug", flat=True):
+        page.goto(f"/runbooks/{slug}/")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            too_wide[slug] = width
+    assert too_wide == {}

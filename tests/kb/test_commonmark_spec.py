@@ -98,6 +98,9 @@ class _Canonical(HTMLParser):
 
 def normalise(html: str) -> str:
     """One spelling for equivalent HTML; whitespace next to block tags is dropped."""
+    # The box a table scrolls in on a phone is presentation, not the table.
+    html = html.replace('<div class="table-scroll"><table>', "<table>")
+    html = html.replace("</table></div>", "</table>")
     parser = _Canonical()
     parser.feed(html)
     parser.close()

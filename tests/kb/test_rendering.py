@@ -305,3 +305,29 @@ def test_markdown_to_html_output_is_sanitised_for_any_text(pieces):
     assert_sanitised(markdown_to_html(text))
     assert_sanitised(markdown_inline_html(text))
     assert_sanitised(markdown_label_html(text))
+
+
+# --------------------------------------------------------------------------- found by a
+# fresh pair of eyes trying to break the renderer
+
+
+def test_markdown_inline_html_titles_cannot_fold_or_split():
+    html = markdown_inline_html("Disk <details><summary>x</summary>hidden cause</details> full")
+    assert "<details" not in html and "<summary" not in html
+    assert "hidden cause" in html
+    assert "<dl" not in markdown_inline_html("a <dl><dt>b</dt><dd>c</dd></dl>")
+
+
+def test_markdown_to_html_code_keeps_only_language_classes():
+    html = markdown_to_html(
+        'Run `kubectl delete pod x`<code class="visually-hidden button"> -n prod --all</code>'
+    )
+    assert "visually-hidden" not in html and "button" not in html
+    assert "-n prod --all" in html
+    assert '<code class="language-shell">' in markdown_to_html("```shell\nls\n```")
+
+
+def test_markdown_to_html_tables_scroll_in_their_own_box():
+    html = markdown_to_html("| a | b |\n|---|---|\n| x | y |")
+    assert html.startswith('<div class="table-scroll"><table>')
+    assert html.rstrip().endswith("</table></div>")
