@@ -1119,6 +1119,11 @@ class _Reader:
     def _links_in_text(self, text: str, line: int) -> list[str]:
         out = []
         for link in wiki_links(text):
+            if ".." in link.target.split("/"):
+                self.rb.warnings.append(
+                    f"line {line}: wiki-link [[{link.target}]] leads outside the collection"
+                )
+                continue
             slug = wiki_slug(link.target)
             if slug:
                 out.append(slug)

@@ -186,6 +186,7 @@ _LABEL_CLEANER = nh3.Cleaner(tags=LABEL_TAGS, attributes={})
 # Per-render state, kept in markdown-it's ``env``.
 _LINK_DEPTH = "_fg_link_depth"  # open links: no link inside a link
 _OPEN_RAW_TAGS = "_fg_open_raw_tags"  # raw tags open: at most MAX_OPEN_RAW_TAGS
+_OPEN_RAW_BY_NAME = "_fg_open_raw_by_name"  # how many of each are open
 _OPEN_ADMONITIONS = "_fg_admonitions"  # collapsible or not, innermost last
 _DOC_ID = "_fg_doc"  # the text's id, in its footnote ids
 
@@ -253,12 +254,18 @@ def _allow_raw_tag(tag: str, env: EnvType) -> bool:
     name = _TAG_NAME_RE.match(tag).group(1).lower()
     if name not in RAW_HTML_TAGS or "<" in tag[1:] or ">" in tag[:-1]:
         return False
+    open_by_name = env.setdefault(_OPEN_RAW_BY_NAME, {})
     if tag.startswith("</"):
+        if not open_by_name.get(name):
+            # Nothing of that name is open: the sanitiser would drop it, so show it.
+            return False
+        open_by_name[name] -= 1
         env[_OPEN_RAW_TAGS] = max(env.get(_OPEN_RAW_TAGS, 0) - 1, 0)
     elif name not in _VOID_TAGS:
         if env.get(_OPEN_RAW_TAGS, 0) >= MAX_OPEN_RAW_TAGS:
             return False
         env[_OPEN_RAW_TAGS] = env.get(_OPEN_RAW_TAGS, 0) + 1
+        open_by_name[name] = open_by_name.get(name, 0) + 1
     return True
 
 

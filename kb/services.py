@@ -186,6 +186,8 @@ def runbooks_import(
         except RunbookParseError as exc:
             errors.append(FileError(source.path, exc.line, exc.message))
             continue
+        if slugs.get(item.slug) == source.path:
+            continue  # the same file named twice (a folder and a file in it)
         if item.slug in slugs:
             errors.append(
                 FileError(

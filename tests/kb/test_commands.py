@@ -347,3 +347,9 @@ def test_import_runbooks_site_url_links_are_runbook_links(tmp_path):
         "db/primary"
     ]
     assert "0 warnings" in out
+
+
+def test_import_runbooks_same_file_named_twice_imports_once(tmp_path):
+    (tmp_path / "disk.md").write_text("# Disk full\n\nText.\n")
+    out, _ = run("import_runbooks", str(tmp_path / "disk.md"), str(tmp_path / "disk.md"))
+    assert "1 created, 0 updated, 0 unchanged, 0 skipped" in out

@@ -718,3 +718,9 @@ def test_parse_runbook_minutes_are_read_only_from_time_estimates(title, minutes)
 def test_parse_runbook_reports_each_problem_once():
     rb = parse_runbook("# T\n\n## Connections\n\n- [up](../../../x.md)\n", slug="a/b")
     assert rb.warnings == ["line 5: link '../../../x.md' leads outside the collection"]
+
+
+def test_parse_runbook_wiki_link_out_of_the_collection_is_reported():
+    rb = parse_runbook("# T\n\n## Notes\n\nSee [[../escape]].\n", slug="a/b")
+    assert rb.connections == []
+    assert rb.warnings == ["line 5: wiki-link [[../escape]] leads outside the collection"]

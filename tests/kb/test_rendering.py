@@ -331,3 +331,11 @@ def test_markdown_to_html_tables_scroll_in_their_own_box():
     html = markdown_to_html("| a | b |\n|---|---|\n| x | y |")
     assert html.startswith('<div class="table-scroll"><table>')
     assert html.rstrip().endswith("</table></div>")
+
+
+def test_markdown_to_html_shows_a_closing_tag_with_nothing_to_close():
+    assert markdown_to_html("Press </kbd> to exit") == "<p>Press &lt;/kbd&gt; to exit</p>\n"
+    assert "&lt;/details&gt;" in markdown_to_html("Use a</b>b and </details>")
+    assert markdown_to_html("<kbd>Ctrl</kbd>+<kbd>C</kbd>") == (
+        "<p><kbd>Ctrl</kbd>+<kbd>C</kbd></p>\n"
+    )
