@@ -343,13 +343,28 @@ def default_category(slug: str) -> str:
     return slug.split("/", 1)[0] if "/" in slug else "general"
 
 
+def _save_rows(model, rows: list, new: list) -> None:
+    """Save ``rows``: the ones in ``new`` (not stored yet) in one INSERT, the rest one by
+    one (their identity, and the sessions citing them, stay)."""
+    fresh = {id(row) for row in new}
+    for row in rows:
+        if id(row) not in fresh:
+            row.save()
+    model.objects.bulk_create(new)
+
+
 def _save_causes(runbook: Runbook, parsed: ParsedRunbook) -> dict[str, Cause]:
     existing = {c.key: c for c in runbook.causes.all()}
+    rows, new = [], []
     for rank, item in enumerate(parsed.causes, start=1):
-        cause = existing.get(item.key) or Cause(runbook=runbook, key=item.key)
+        cause = existing.get(item.key)
+        if cause is None:
+            cause = Cause(runbook=runbook, key=item.key)
+            new.append(cause)
         cause.rank, cause.title, cause.detail, cause.retired = rank, item.title, item.detail, False
-        cause.save()
+        rows.append(cause)
         existing[item.key] = cause
+    _save_rows(Cause, rows, new)
     keep = {item.key for item in parsed.causes}
     runbook.causes.exclude(key__in=keep).update(retired=True)
     return {key: cause for key, cause in existing.items() if key in keep}
@@ -357,8 +372,12 @@ def _save_causes(runbook: Runbook, parsed: ParsedRunbook) -> dict[str, Cause]:
 
 def _save_checks(runbook: Runbook, parsed: ParsedRunbook, causes: dict[str, Cause]) -> None:
     existing = {c.key: c for c in runbook.checks.all()}
+    rows, new = [], []
     for position, item in enumerate(parsed.checks, start=1):
-        check = existing.get(item.key) or Check(runbook=runbook, key=item.key)
+        check = existing.get(item.key)
+        if check is None:
+            check = Check(runbook=runbook, key=item.key)
+            new.append(check)
         check.position, check.title, check.detail, check.retired = (
             position,
             item.title,
@@ -367,34 +386,63 @@ def _save_checks(runbook: Runbook, parsed: ParsedRunbook, causes: dict[str, Caus
         )
         check.minutes_authored = item.minutes is not None
         check.minutes = item.minutes or default_check_minutes(position)
-        check.save()
-        _save_links(CheckCause, "check_item", check, item.causes, item.confirmed, causes)
+        rows.append(check)
+    _save_rows(Check, rows, new)
+    _save_all_links(CheckCause, "check_item", rows, new, parsed.checks, causes)
     runbook.checks.exclude(key__in={i.key for i in parsed.checks}).update(retired=True)
 
 
 def _save_patterns(runbook: Runbook, parsed: ParsedRunbook, causes: dict[str, Cause]) -> None:
     existing = {p.key: p for p in runbook.patterns.all()}
+    rows, new = [], []
     for position, item in enumerate(parsed.patterns, start=1):
-        pattern = existing.get(item.key) or Pattern(runbook=runbook, key=item.key)
+        pattern = existing.get(item.key)
+        if pattern is None:
+            pattern = Pattern(runbook=runbook, key=item.key)
+            new.append(pattern)
         pattern.position, pattern.observation, pattern.diagnosis, pattern.retired = (
             position,
             item.observation,
             item.diagnosis,
             False,
         )
-        pattern.save()
-        _save_links(PatternCause, "pattern", pattern, item.causes, item.confirmed, causes)
+        rows.append(pattern)
+    _save_rows(Pattern, rows, new)
+    _save_all_links(PatternCause, "pattern", rows, new, parsed.patterns, causes)
     runbook.patterns.exclude(key__in={i.key for i in parsed.patterns}).update(retired=True)
 
 
 def _save_fixes(runbook: Runbook, parsed: ParsedRunbook, causes: dict[str, Cause]) -> None:
     existing = {f.key: f for f in runbook.fix_patterns.all()}
+    rows, new = [], []
     for position, item in enumerate(parsed.fix_patterns, start=1):
-        fix = existing.get(item.key) or FixPattern(runbook=runbook, key=item.key)
+        fix = existing.get(item.key)
+        if fix is None:
+            fix = FixPattern(runbook=runbook, key=item.key)
+            new.append(fix)
         fix.position, fix.text, fix.retired = position, item.text, False
-        fix.save()
-        _save_links(FixCause, "fix", fix, item.causes, item.confirmed, causes)
+        rows.append(fix)
+    _save_rows(FixPattern, rows, new)
+    _save_all_links(FixCause, "fix", rows, new, parsed.fix_patterns, causes)
     runbook.fix_patterns.exclude(key__in={i.key for i in parsed.fix_patterns}).update(retired=True)
+
+
+def _save_all_links(model, owner_field, owners: list, new: list, items: list, causes) -> None:
+    """Cause links of every owner (pattern, check or fix, in ``items`` order). A new owner
+    has no links to keep or replace, so all of theirs go in one INSERT."""
+    fresh = {id(owner) for owner in new}
+    created = []
+    for owner, item in zip(owners, items, strict=True):
+        if id(owner) in fresh:
+            status = LinkStatus.CONFIRMED if item.confirmed else LinkStatus.PROPOSED
+            created += [
+                model(**{owner_field: owner}, cause=causes[key], status=status)
+                for key in dict.fromkeys(item.causes)
+                if key in causes
+            ]
+        else:
+            _save_links(model, owner_field, owner, item.causes, item.confirmed, causes)
+    model.objects.bulk_create(created)
 
 
 def _save_links(model, owner_field, owner, keys, confirmed, causes) -> None:
