@@ -226,22 +226,18 @@ def check_parsed_runbook(
             single_line=True,
         )
         check.text_field(p.diagnosis, f"{what} diagnosis", line=p.line)
-    for n, c in enumerate(rb.causes, start=1):
-        check.text_field(
-            c.key, f"cause {n} key", line=c.line, max_chars=limits.key, single_line=True
-        )
-        check.text_field(
-            c.title, f"cause {n} title", line=c.line, max_chars=limits.cause_title, single_line=True
-        )
-        check.text_field(c.detail, f"cause {n} detail", line=c.line)
+    titled = (("cause", rb.causes, limits.cause_title), ("check", rb.checks, limits.check_title))
+    for kind, items, title_chars in titled:
+        for n, item in enumerate(items, start=1):
+            what = f"{kind} {n}"
+            check.text_field(
+                item.key, f"{what} key", line=item.line, max_chars=limits.key, single_line=True
+            )
+            check.text_field(
+                item.title, f"{what} title", line=item.line, max_chars=title_chars, single_line=True
+            )
+            check.text_field(item.detail, f"{what} detail", line=item.line)
     for n, c in enumerate(rb.checks, start=1):
-        check.text_field(
-            c.key, f"check {n} key", line=c.line, max_chars=limits.key, single_line=True
-        )
-        check.text_field(
-            c.title, f"check {n} title", line=c.line, max_chars=limits.check_title, single_line=True
-        )
-        check.text_field(c.detail, f"check {n} detail", line=c.line)
         if c.minutes is not None and not 0 <= c.minutes <= MAX_MINUTES:
             raise RunbookParseError(
                 f"check {n} minutes must be between 0 and {MAX_MINUTES}", check.line_of(c.line, "")

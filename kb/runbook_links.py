@@ -170,9 +170,3 @@ def bare_slug(text: str) -> str:
     if not allowed or not word[0].isalnum() or "//" in word or word.endswith("/"):
         return ""
     return normalise_slug(word)
-
-
-def resolve_short_link(target: str, known: list[str]) -> str | None:
-    """A short wiki-link (no ``/``) → the one known slug whose last segment it is."""
-    matches = [slug for slug in known if slug == target or slug.endswith("/" + target)]
-    return matches[0] if len(matches) == 1 else None

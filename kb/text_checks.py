@@ -7,8 +7,6 @@ cannot be encoded as UTF-8 anywhere (every page showing one would fail).
 
 from __future__ import annotations
 
-from kb.parse_errors import RunbookParseError
-
 
 def text_problem(value: str, *, max_chars: int | None = None, single_line: bool = False) -> str:
     """What is wrong with ``value`` as stored text, or "" when nothing is."""
@@ -23,13 +21,3 @@ def text_problem(value: str, *, max_chars: int | None = None, single_line: bool 
     if max_chars is not None and len(value) > max_chars:
         return f"is {len(value)} characters, over the {max_chars} limit"
     return ""
-
-
-def check_text(
-    value: str, *, what: str, line: int, max_chars: int | None = None, single_line: bool = False
-) -> str:
-    """``value`` unchanged, or RunbookParseError("<what> <problem>", line)."""
-    problem = text_problem(value, max_chars=max_chars, single_line=single_line)
-    if problem:
-        raise RunbookParseError(f"{what} {problem}", line)
-    return value
