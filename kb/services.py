@@ -8,6 +8,7 @@ from functools import cache
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 
 from kb.front_matter import read_front_matter
 from kb.markdown_io import (
@@ -242,6 +243,24 @@ def resolve_short_links(runbooks: list[ParsedRunbook], known: set[str]) -> None:
                 link.target = matches[0]
 
 
+MAX_SHORT_LINK_LOOKUPS = 50
+
+
+def _resolve_short_links_against_stored(parsed: ParsedRunbook) -> None:
+    """Short wiki-links still unresolved (an editor's save, or a link to a runbook imported
+    in an earlier batch) → the one stored runbook whose last segment they name. One query."""
+    links = (*parsed.drill_paths, *parsed.pivots, *parsed.connections)
+    short = sorted({link.target for link in links if "/" not in link.target})
+    if not short:
+        return
+    wanted = Q(slug__in=short)
+    for target in short[:MAX_SHORT_LINK_LOOKUPS]:
+        wanted |= Q(slug__endswith=f"/{target}")
+    resolve_short_links(
+        [parsed], set(Runbook.objects.filter(wanted).values_list("slug", flat=True))
+    )
+
+
 def link_warnings(rb: ParsedRunbook, *, path: str, known: set[str]) -> list[FileError]:
     """The reader's warnings and every link to a runbook that does not exist, as
     ``path:line`` FileErrors (the link is kept, shown as missing until the runbook exists)."""
@@ -302,6 +321,7 @@ def runbook_save_parsed(
     removed from the text are retired, not deleted, so recorded sessions keep their meaning.
     """
     digest = text_hash(text)
+    _resolve_short_links_against_stored(parsed)
     runbook = Runbook.objects.select_for_update().filter(slug=slug).first()
     if runbook is not None and runbook.source_hash == digest:
         return runbook, "unchanged"

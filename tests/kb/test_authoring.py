@@ -913,3 +913,14 @@ def test_new_runbook_refuses_a_front_matter_slug_taken_by_a_page(editor_client):
     assert response.status_code == 400
     assert "new runbook:2: front matter slug 'health' is taken by another page" in html
     assert not Runbook.objects.exists()
+
+
+def test_edit_save_resolves_short_wiki_links_to_stored_runbooks(founding, editor, seed_text):
+    from kb.services import runbook_import
+
+    runbook_import(text="# DNS\n\nText.\n", path="networking/dns-resolution.md")
+    text = seed_text + "\nNotes\n- See [[dns-resolution]] first\n"
+    saved, _status = runbook_edit_save(runbook=founding, text=text, base_revision=1, author=editor)
+    targets = {c.target_slug: c.exists for c in saved.connections.all()}
+    assert targets["networking/dns-resolution"] is True
+    assert "dns-resolution" not in targets
