@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tables2",
     "django_filters",
+    "django.contrib.postgres",  # full-text search and trigram lookups (inert on SQLite)
     "accounts",
     "kb",
     "triage",
@@ -194,6 +195,8 @@ FIELDGUIDE_RANKING_PROVIDER = "triage.learning.runbook_ranking"
 FIELDGUIDE_RUNBOOK_PANEL = "triage.insights.runbook_panel"
 # () → {runbook id: triage sessions}, for "never used in a triage" on /runbooks/health/.
 FIELDGUIDE_RUNBOOK_USAGE = "triage.selectors.runbook_session_counts"
+# kb.search_query.ParsedQuery → finished sessions that match, for the search page.
+FIELDGUIDE_PAST_INCIDENTS = "triage.search.past_incidents"
 
 # Alertmanager webhook (/hooks/alertmanager/): accepted bearer tokens, comma-separated so a
 # token can be rotated. None configured → the endpoint refuses every request.

@@ -129,3 +129,27 @@ for part in (
     models.ExtraSection,
 ):
     admin.site.register(part, RunbookPartAdmin)
+
+
+@admin.register(models.SearchSynonym)
+class SearchSynonymAdmin(admin.ModelAdmin):
+    """Synonym groups apply to every search as soon as they are saved."""
+
+    list_display = ["terms", "enabled"]
+    list_editable = ["enabled"]
+    search_fields = ["terms"]
+
+
+@admin.register(models.RunbookAlert)
+class RunbookAlertAdmin(admin.ModelAdmin):
+    """Read-only: alert names come from front matter, alert mappings and alert sessions."""
+
+    list_display = ["name", "runbook", "source"]
+    list_filter = ["source"]
+    search_fields = ["name", "runbook__slug"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

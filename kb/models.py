@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.cache import caches
 from django.db import models
 from django.db.models import Q
@@ -390,6 +391,9 @@ class SearchSection(models.TextChoices):
     CHECK = "check", "first check"
     FIX = "fix", "fix pattern"
     SIGNAL = "signal", "signal example"
+    PIVOT = "pivot", "when this is not the issue"
+    ALERT = "alert", "alert"
+    SECTION = "section", "section"
 
 
 SEARCH_WEIGHTS = {section: weight for weight, section in enumerate(SearchSection.values)}
@@ -413,6 +417,101 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.runbook_id} {self.section}"
+
+
+class SearchDocument(models.Model):
+    """What full-text search ranks: one row per runbook (kind "runbook") or finished triage
+    session (kind "incident"), its text in four weights (DESIGN.md §1, kb.search_index).
+
+    title and alerts weigh A; primary B (symptom, patterns, causes, signal examples);
+    secondary C (checks, fixes, pivots); other D. On PostgreSQL ``vector`` holds the weighted
+    tsvector (GIN-indexed); on SQLite a per-kind FTS5 table holds the same columns under
+    rowid = id. Both are written by kb.search_index in the writer's transaction.
+    """
+
+    class Kind(models.TextChoices):
+        RUNBOOK = "runbook"
+        INCIDENT = "incident"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    ref = models.BigIntegerField(help_text="the runbook's or the triage session's id")
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="+")
+    title = models.TextField(blank=True)
+    alerts = models.TextField(blank=True)
+    primary = models.TextField(blank=True)
+    secondary = models.TextField(blank=True)
+    other = models.TextField(blank=True)
+    vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "ref"], name="kb_searchdocument_kind_ref")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ref}"
+
+
+class SearchWord(models.Model):
+    """The index's vocabulary, for "did you mean": every word of 3–30 letters seen in a
+    runbook document, lowercase, with its Snowball stem. Grows with imports; rebuilt (and so
+    pruned) by ``rebuild_search_index``."""
+
+    word = models.CharField(max_length=30, unique=True)
+    stem = models.CharField(max_length=30, db_index=True)
+    length = models.PositiveSmallIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class SearchSynonym(models.Model):
+    """One group of equivalent search terms ("5xx, 500, 502, server error"), applied to
+    every query on both databases. Editable in the admin; defaults from
+    kb.search_query.DEFAULT_SYNONYMS."""
+
+    terms = models.CharField(
+        max_length=500,
+        unique=True,
+        help_text="Comma-separated words or phrases that mean the same, e.g. "
+        "“cert, certificate, tls, ssl, x509”.",
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["terms"]
+
+    def __str__(self) -> str:
+        return self.terms
+
+    def group(self) -> tuple[str, ...]:
+        """The group's terms, lowercase and trimmed, empty entries dropped."""
+        return tuple(t for t in (" ".join(t.lower().split()) for t in self.terms.split(",")) if t)
+
+
+class RunbookAlert(models.Model):
+    """An alert name a runbook covers: named in its front matter (``alerts: [...]``), by an
+    alert mapping, or seen on one of its alert-opened sessions. Searched with weight A."""
+
+    class Source(models.TextChoices):
+        FRONT_MATTER = "front_matter", "front matter"
+        MAPPING = "mapping", "alert mapping"
+        SEEN = "seen", "seen on a session"
+
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="alert_names")
+    name = models.CharField(max_length=200)
+    source = models.CharField(max_length=12, choices=Source.choices)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["runbook", "name", "source"], name="kb_runbookalert_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class RunbookVisitQuerySet(models.QuerySet):

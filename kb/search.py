@@ -1,43 +1,229 @@
-"""Search terms and highlighted snippets. Pure."""
+"""Search as the engineer meets it: ranked runbooks with the section that matched, facets,
+spelling corrections, past incidents and type-ahead suggestions.
+
+The query is understood by kb.search_query (pure), ranked by kb.search_index (FTS5 on SQLite,
+tsvector on PostgreSQL); this module reads what a page shows, in a number of queries that
+does not grow with the data: synonyms, vocabulary (only for words no runbook contains),
+ranking, the top runbooks, their matching sections and alert names, past incidents.
+"""
+
+from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.utils.module_loading import import_string
+from django.utils.safestring import SafeString
+from rapidfuzz.distance import Indel
 
-MAX_TERMS = 6
+from kb.models import Runbook, RunbookAlert, SearchDocument, SearchEntry, SearchSynonym
+from kb.search_index import (
+    MAX_RANKED,
+    document_frequency,
+    known_stems,
+    nearest_titles,
+    rank,
+    spelling_candidates,
+)
+from kb.search_query import (
+    MAX_QUERY_CHARS,
+    ParsedQuery,
+    highlight,
+    is_english_word,
+    match_count,
+    nearest_words,
+    parse_query,
+    stem,
+    words,
+)
+
+PER_PAGE = 10
+SUGGESTIONS = 5
+# Only so many unknown words are looked up for a correction: each costs a vocabulary query.
+MAX_CORRECTIONS = 4
 
 
-def search_terms(query: str) -> list[str]:
-    """Words of a query, longest first, without duplicates; quotes group a phrase."""
-    phrases = re.findall(r'"([^"]+)"', query)
-    words = re.sub(r'"[^"]*"', " ", query).split()
-    terms: list[str] = []
-    for term in [p.strip() for p in phrases] + words:
-        if term and term.lower() not in (t.lower() for t in terms):
-            terms.append(term)
-    return terms[:MAX_TERMS]
+@dataclass(frozen=True)
+class RunbookResult:
+    """One ranked runbook: where it matched (section name and highlighted snippet) and
+    the alert names it covers."""
+
+    runbook: Runbook
+    section: str
+    snippet: SafeString
+    alerts: list[str]
 
 
-def highlight(text: str, terms: list[str], width: int = 180) -> SafeString:
-    """An escaped snippet of ``text`` around the first match, every match in <mark>."""
-    if not terms:
-        return mark_safe(escape(text[:width]))  # noqa: S308
-    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.I)
-    first = pattern.search(text)
-    start = 0
-    if first and first.start() > width // 3:
-        start = text.rfind(" ", 0, first.start() - width // 3) + 1
-    end = min(len(text), start + width)
-    if end < len(text):
-        end = text.rfind(" ", start, end) if text.rfind(" ", start, end) > start else end
-    snippet = text[start:end]
-    pieces, last = [], 0
-    for m in pattern.finditer(snippet):
-        pieces.append(escape(snippet[last : m.start()]))
-        pieces.append(f"<mark>{escape(m.group(0))}</mark>")
-        last = m.end()
-    pieces.append(escape(snippet[last:]))
-    prefix = "… " if start > 0 else ""
-    suffix = " …" if end < len(text) else ""
-    return mark_safe(prefix + "".join(pieces) + suffix)  # noqa: S308
+@dataclass(frozen=True)
+class Facet:
+    value: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class RunbookSearch:
+    """What the search page shows for one query.
+
+    ``searched`` is the text actually searched: ``q`` with misspelt words (ones no runbook
+    contains) replaced by the nearest word of the index; ``corrected`` says it differs.
+    ``results`` is the current page of at most ``MAX_RANKED`` ranked runbooks (``page``),
+    after the category/tag filter; facets count the unfiltered ranking. ``nearest`` holds
+    runbook titles close to ``q`` when nothing matched.
+    """
+
+    q: str
+    searched: str
+    query: ParsedQuery
+    page: Page | None = None
+    results: list[RunbookResult] = field(default_factory=list)
+    categories: list[Facet] = field(default_factory=list)
+    tags: list[Facet] = field(default_factory=list)
+    incidents: list = field(default_factory=list)
+    nearest: list[Runbook] = field(default_factory=list)
+
+    @property
+    def corrected(self) -> bool:
+        return self.searched != self.q
+
+    @property
+    def total(self) -> int:
+        return self.page.paginator.count if self.page else 0
+
+
+def clean(q: str) -> str:
+    """At most MAX_QUERY_CHARS of ``q``, NUL (which PostgreSQL refuses) as a space."""
+    return q[:MAX_QUERY_CHARS].replace("\x00", " ")
+
+
+def synonym_groups() -> list[tuple[str, ...]]:
+    """The enabled synonym groups (admin-editable), one query."""
+    return [
+        group
+        for group in (s.group() for s in SearchSynonym.objects.filter(enabled=True))
+        if len(group) > 1
+    ]
+
+
+def understood(q: str, *, exact: bool = False) -> tuple[str, ParsedQuery]:
+    """(text searched, its parsed query): ``q`` with each word that no runbook contains
+    replaced by the closest vocabulary word, unless ``exact``."""
+    synonyms = synonym_groups()
+    query = parse_query(q, synonyms=synonyms)
+    if exact or query.is_empty:
+        return q, query
+    known = known_stems(query.stems())
+    replacements: dict[str, str] = {}
+    for term in query.terms:
+        word = term.text.lower()
+        if (
+            len(replacements) >= MAX_CORRECTIONS
+            or not word.isalpha()
+            or len(word) < 4
+            or is_english_word(word)
+            or any(stem(w) in known for alt in term.alternatives for w in words(alt))
+        ):
+            continue
+        tied = nearest_words(word, spelling_candidates(word))
+        if tied:
+            # Among equally distant words, a slip that only dropped or added letters
+            # ("expird" → "expired", not "expiry") is likelier; then the commoner word.
+            replacements[term.text] = max(
+                tied,
+                key=lambda w: (
+                    -Indel.distance(word, w),
+                    document_frequency(SearchDocument.Kind.RUNBOOK, w),
+                ),
+            )
+    if not replacements:
+        return q, query
+    searched = q
+    for typed, correction in replacements.items():
+        searched = re.sub(rf"(?<!\w){re.escape(typed)}(?!\w)", correction, searched, count=1)
+    return searched, parse_query(searched, synonyms=synonyms)
+
+
+def search_runbooks(
+    q: str, *, category: str = "", tag: str = "", page: int = 1, exact: bool = False
+) -> RunbookSearch:
+    """Runbooks for a query, best first (see RunbookSearch). Never raises on any text."""
+    q = clean(q)
+    searched, query = understood(q, exact=exact)
+    found = RunbookSearch(q=q, searched=searched, query=query)
+    ranked = rank(SearchDocument.Kind.RUNBOOK, query, limit=MAX_RANKED)
+    runbooks = Runbook.objects.only("slug", "title", "category", "tags").in_bulk(
+        [r.ref for r in ranked]
+    )
+    ordered = [runbooks[r.ref] for r in ranked if r.ref in runbooks]
+    found.categories = _facets([rb.category for rb in ordered if rb.category], category)
+    found.tags = _facets([t for rb in ordered for t in rb.tags if isinstance(t, str)], tag)
+    chosen = [
+        rb
+        for rb in ordered
+        if (not category or rb.category == category) and (not tag or tag in rb.tags)
+    ]
+    found.page = Paginator(chosen, PER_PAGE).get_page(page)
+    found.results = _results(list(found.page.object_list), query)
+    found.incidents = past_incidents(query)
+    if not ordered:
+        found.nearest = nearest_titles(q)
+    return found
+
+
+def _facets(values: list[str], selected: str) -> list[Facet]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    if selected and selected not in counts:
+        counts[selected] = 0
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [Facet(value, count, value == selected) for value, count in ordered]
+
+
+def _results(runbooks: list[Runbook], query: ParsedQuery) -> list[RunbookResult]:
+    ids = [rb.pk for rb in runbooks]
+    best: dict[int, tuple[int, SearchEntry]] = {}
+    for entry in SearchEntry.objects.filter(runbook__in=ids).order_by("weight", "position"):
+        count = match_count(entry.text, query)
+        if count and count > best.get(entry.runbook_id, (0, None))[0]:
+            best[entry.runbook_id] = (count, entry)
+    alerts: dict[int, list[str]] = {}
+    for runbook_id, name in (
+        RunbookAlert.objects.filter(runbook__in=ids)
+        .order_by("name")
+        .values_list("runbook", "name")
+        .distinct()
+    ):
+        alerts.setdefault(runbook_id, []).append(name)
+    results = []
+    for rb in runbooks:
+        _count, entry = best.get(rb.pk, (0, None))
+        results.append(
+            RunbookResult(
+                runbook=rb,
+                section=entry.get_section_display() if entry else "",
+                snippet=highlight(entry.text, query) if entry else SafeString(""),
+                alerts=alerts.get(rb.pk, []),
+            )
+        )
+    return results
+
+
+def past_incidents(query: ParsedQuery) -> list:
+    """Finished sessions matching the query, from ``FIELDGUIDE_PAST_INCIDENTS`` (triage);
+    empty when no provider is configured."""
+    path = getattr(settings, "FIELDGUIDE_PAST_INCIDENTS", "")
+    return import_string(path)(query) if path and not query.is_empty else []
+
+
+def search_suggestions(q: str) -> list[Runbook]:
+    """The top runbooks while the query is being typed: the last word may be unfinished,
+    so it also matches as a prefix. No spelling correction, no snippets: two queries."""
+    q = clean(q)
+    query = parse_query(q, synonyms=synonym_groups())
+    unfinished = words(q)[-1] if words(q) and not q[-1:].isspace() else ""
+    ranked = rank(SearchDocument.Kind.RUNBOOK, query, limit=SUGGESTIONS, prefix=unfinished)
+    runbooks = Runbook.objects.only("slug", "title", "category").in_bulk([r.ref for r in ranked])
+    return [runbooks[r.ref] for r in ranked if r.ref in runbooks]

@@ -9,9 +9,8 @@ from itertools import groupby
 from urllib.parse import urlencode
 
 from django.core.cache import caches
-from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, Subquery
+from django.db.models import Max, Q, Subquery
 from django.urls import reverse
 
 from kb.fragments import FRAGMENT_SECONDS, fragment_key
@@ -25,10 +24,8 @@ from kb.models import (
     Pivot,
     Runbook,
     RunbookVisit,
-    SearchEntry,
 )
 from kb.runbook_checks import displayable
-from kb.search import highlight, search_terms
 from kb.tree import (
     TreeCause,
     TreeCheck,
@@ -269,42 +266,6 @@ def tree_breadcrumb(trail: tuple[str, ...]) -> list[tuple[str, str]]:
             url += "?" + urlencode({"trail": ",".join(trail[:i])})
         crumbs.append((titles.get(slug, slug), url))
     return crumbs
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    section: str
-    snippet: str
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    runbook: Runbook
-    hits: list[SearchHit]
-
-
-def search_runbooks(query: str, page_number: int | str = 1, per_page: int = 20):
-    """Runbooks matching every term in one section; title and symptom hits rank first."""
-    terms = search_terms(query)
-    if not terms:
-        return None, []
-    entries = SearchEntry.objects.all()
-    for term in terms:
-        entries = entries.filter(text__icontains=term)
-    ranked = (
-        entries.values("runbook")
-        .annotate(best=Min("weight"), hits=Count("id"))
-        .order_by("best", "-hits", "runbook__title", "runbook")
-    )
-    page: Page = Paginator(ranked, per_page).get_page(page_number)
-    ids = [row["runbook"] for row in page.object_list]
-    runbooks = Runbook.objects.only("slug", "title", "category").in_bulk(ids)
-    by_runbook: dict[int, list[SearchHit]] = {}
-    for entry in entries.filter(runbook__in=ids).order_by("weight", "position"):
-        hits = by_runbook.setdefault(entry.runbook_id, [])
-        if len(hits) < 3:
-            hits.append(SearchHit(entry.get_section_display(), highlight(entry.text, terms)))
-    return page, [SearchResult(runbooks[i], by_runbook.get(i, [])) for i in ids]
 
 
 def link_graph() -> GraphLayout:

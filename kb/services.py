@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -34,12 +35,16 @@ from kb.models import (
     PatternCause,
     Pivot,
     Runbook,
+    RunbookAlert,
     RunbookItem,
     RunbookRevision,
+    SearchDocument,
     SearchEntry,
     SearchSection,
+    SearchWord,
 )
 from kb.runbook_checks import FieldLimits, check_parsed_runbook, slug_from_relative_path
+from kb.search_index import DocumentText, index_document, set_alerts, vocabulary_batch
 from kb.sources import FileError, SourceFile, source_slug
 
 
@@ -211,7 +216,7 @@ def runbooks_import(
     resolve_short_links([item.parsed for item in changed], known)
     for item in changed:
         report.warnings += link_warnings(item.parsed, path=item.source.path, known=known)
-    with transaction.atomic():
+    with transaction.atomic(), vocabulary_batch():
         for item in prepared:
             if item.parsed is None:
                 report.unchanged.append(item.slug)
@@ -515,29 +520,147 @@ def _save_simple_parts(runbook: Runbook, parsed: ParsedRunbook) -> None:
     )
 
 
+MAX_ALERT_NAMES = 100
+
+
+def front_matter_alerts(front_matter: dict) -> list[str]:
+    """``alerts: [KubePodCrashLooping, ...]`` (or one name) from front matter: the alert
+    names a runbook covers, trimmed, deduplicated, at most 100 of at most 200 characters."""
+    value = front_matter.get("alerts") if isinstance(front_matter, dict) else None
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    names: list[str] = []
+    for item in items:
+        name = " ".join(str(item).split())[:200] if isinstance(item, str | int) else ""
+        if name and name not in names:
+            names.append(name)
+    return names[:MAX_ALERT_NAMES]
+
+
 def _save_search_entries(runbook: Runbook, parsed: ParsedRunbook) -> None:
     SearchEntry.objects.filter(runbook=runbook).delete()
-    pieces: list[tuple[str, str]] = [
-        (SearchSection.TITLE, parsed.title),
-        (SearchSection.SYMPTOM, parsed.symptom),
-        (SearchSection.SUMMARY, parsed.summary),
-    ]
-    pieces += [(SearchSection.PATTERN, f"{p.observation} — {p.diagnosis}") for p in parsed.patterns]
-    pieces += [(SearchSection.CAUSE, f"{c.title} — {c.detail}".rstrip(" —")) for c in parsed.causes]
-    pieces += [(SearchSection.CHECK, f"{c.title} — {c.detail}".rstrip(" —")) for c in parsed.checks]
-    pieces += [(SearchSection.FIX, f.text) for f in parsed.fix_patterns]
-    pieces += [(SearchSection.SIGNAL, text) for text in parsed.signal_examples]
+    source = RunbookAlert.Source.FRONT_MATTER
+    stored = list(runbook.alert_names.values_list("name", "source"))
+    named = front_matter_alerts(parsed.front_matter)
+    if sorted(name for name, s in stored if s == source) != sorted(named):
+        RunbookAlert.objects.filter(runbook=runbook, source=source).delete()
+        RunbookAlert.objects.bulk_create(
+            RunbookAlert(runbook=runbook, name=name, source=source) for name in named
+        )
+    alerts = sorted({name for name, s in stored if s != source} | set(named))
+    pieces = search_pieces(parsed, alerts)
     SearchEntry.objects.bulk_create(
         SearchEntry(
             runbook=runbook,
             section=section,
             weight=SEARCH_WEIGHTS[section],
             position=position,
-            text=text,
+            text=text[:MAX_ENTRY_CHARS],
         )
         for position, (section, text) in enumerate(pieces)
         if text.strip()
     )
+    by_weight: dict[str, list[str]] = {}
+    for section, text in pieces:
+        by_weight.setdefault(DOCUMENT_FIELD[section], []).append(text)
+    index_document(
+        kind=SearchDocument.Kind.RUNBOOK,
+        ref=runbook.pk,
+        runbook_id=runbook.pk,
+        text=DocumentText(**{name: "\n".join(texts) for name, texts in by_weight.items()}),
+    )
+
+
+MAX_ENTRY_CHARS = 20_000
+
+# Which weight of the search document each section's text goes to (kb.search_index).
+DOCUMENT_FIELD = {
+    SearchSection.TITLE: "title",
+    SearchSection.ALERT: "alerts",
+    SearchSection.SYMPTOM: "primary",
+    SearchSection.SUMMARY: "primary",
+    SearchSection.PATTERN: "primary",
+    SearchSection.CAUSE: "primary",
+    SearchSection.SIGNAL: "primary",
+    SearchSection.CHECK: "secondary",
+    SearchSection.FIX: "secondary",
+    SearchSection.PIVOT: "secondary",
+    SearchSection.SECTION: "other",
+}
+
+
+def search_pieces(parsed: ParsedRunbook, alerts: list[str]) -> list[tuple[str, str]]:
+    """(SearchSection, text) for every searchable piece of a runbook, in weight order."""
+    pieces: list[tuple[str, str]] = [(SearchSection.TITLE, parsed.title)]
+    pieces += [(SearchSection.ALERT, name) for name in alerts]
+    pieces += [(SearchSection.SYMPTOM, parsed.symptom), (SearchSection.SUMMARY, parsed.summary)]
+    pieces += [(SearchSection.PATTERN, f"{p.observation} — {p.diagnosis}") for p in parsed.patterns]
+    pieces += [(SearchSection.CAUSE, f"{c.title} — {c.detail}".rstrip(" —")) for c in parsed.causes]
+    pieces += [(SearchSection.SIGNAL, text) for text in parsed.signal_examples]
+    pieces += [(SearchSection.CHECK, f"{c.title} — {c.detail}".rstrip(" —")) for c in parsed.checks]
+    pieces += [(SearchSection.FIX, f.text) for f in parsed.fix_patterns]
+    pieces += [(SearchSection.PIVOT, parsed.not_the_issue_condition)]
+    pieces += [(SearchSection.PIVOT, text) for text in parsed.not_the_issue_items]
+    pieces += [(SearchSection.PIVOT, link.text) for link in parsed.pivots]
+    pieces += [(SearchSection.SECTION, f"{s.title} — {s.body}") for s in parsed.extra_sections]
+    pieces += [(SearchSection.SECTION, link.text) for link in parsed.drill_paths]
+    pieces += [(SearchSection.SECTION, link.text) for link in parsed.connections]
+    pieces += [(SearchSection.SECTION, text) for text in parsed.open_questions]
+    pieces += [(SearchSection.SECTION, text) for text in parsed.related_reading]
+    return [(section, text) for section, text in pieces if text and text.strip()]
+
+
+def runbook_alerts_reindex(runbook_ids: Iterable[int]) -> None:
+    """Rewrite the alert names (weight A) of these runbooks' search documents from their
+    RunbookAlert rows; other text stays as indexed."""
+    names: dict[int, set[str]] = {}
+    for runbook_id, name in RunbookAlert.objects.filter(runbook__in=set(runbook_ids)).values_list(
+        "runbook", "name"
+    ):
+        names.setdefault(runbook_id, set()).add(name)
+    for runbook_id in set(runbook_ids):
+        set_alerts(
+            kind=SearchDocument.Kind.RUNBOOK,
+            ref=runbook_id,
+            alerts="\n".join(sorted(names.get(runbook_id, ()))),
+        )
+
+
+@transaction.atomic
+def runbook_alerts_replace(*, source: str, names: dict[int, Iterable[str]]) -> None:
+    """Make ``names`` (runbook id → alert names) the whole of one source's alert names,
+    e.g. every alert mapping's; changed runbooks are reindexed."""
+    current = {
+        (runbook_id, name)
+        for runbook_id, name in RunbookAlert.objects.filter(source=source).values_list(
+            "runbook", "name"
+        )
+    }
+    wanted = {
+        (runbook_id, " ".join(name.split())[:200])
+        for runbook_id, given in names.items()
+        for name in given
+        if name.strip()
+    }
+    gone, new = current - wanted, wanted - current
+    for runbook_id, name in gone:
+        RunbookAlert.objects.filter(runbook=runbook_id, name=name, source=source).delete()
+    RunbookAlert.objects.bulk_create(
+        [RunbookAlert(runbook_id=r, name=n, source=source) for r, n in new], ignore_conflicts=True
+    )
+    runbook_alerts_reindex({runbook_id for runbook_id, _ in gone | new})
+
+
+@transaction.atomic
+def runbook_alert_seen(*, runbook_id: int, name: str) -> None:
+    """Record that an alert of this name opened a session on this runbook (searchable)."""
+    name = " ".join(name.split())[:200]
+    if not name:
+        return
+    _row, created = RunbookAlert.objects.get_or_create(
+        runbook_id=runbook_id, name=name, source=RunbookAlert.Source.SEEN
+    )
+    if created:
+        runbook_alerts_reindex([runbook_id])
 
 
 def resolve_links(runbook: Runbook) -> None:
@@ -555,3 +678,23 @@ def resolve_links(runbook: Runbook) -> None:
         model.objects.filter(target_slug=runbook.slug).exclude(target=runbook).update(
             target=runbook
         )
+
+
+def search_index_rebuild(*, only_missing: bool = False) -> int:
+    """Index every runbook from its stored parts (or only those without a search document:
+    after an upgrade). A full rebuild also prunes the vocabulary. Returns runbooks indexed.
+    One transaction per 100 runbooks, so a long rebuild never holds the write lock for long."""
+    from kb.exporting import runbook_to_parsed
+
+    runbooks = Runbook.objects.order_by("pk")
+    if only_missing:
+        indexed = SearchDocument.objects.filter(kind=SearchDocument.Kind.RUNBOOK)
+        runbooks = runbooks.exclude(pk__in=indexed.values("ref"))
+    else:
+        SearchWord.objects.all().delete()
+    ids = list(runbooks.values_list("pk", flat=True))
+    for start in range(0, len(ids), 100):
+        with transaction.atomic(), vocabulary_batch():
+            for runbook in Runbook.objects.with_parts().filter(pk__in=ids[start : start + 100]):
+                _save_search_entries(runbook, runbook_to_parsed(runbook))
+    return len(ids)

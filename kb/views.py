@@ -10,9 +10,11 @@ from django.views.decorators.http import require_GET
 from kb import selectors
 from kb.exporting import runbook_to_dict, runbook_to_markdown
 from kb.extensions import lead_panel, learned_ranking
+from kb.forms import SearchForm
 from kb.fragments import cached, cached_html, fragment_key, render_shared_page
 from kb.models import RunbookVisit
 from kb.permissions import has_role, role_required
+from kb.search import search_runbooks, search_suggestions
 from kb.tree import TreeView, build_tree
 
 
@@ -149,17 +151,14 @@ def runbook_graph(request: HttpRequest) -> HttpResponse:
 
 @role_required("engineer")
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
-    page_number = request.GET.get("page", "1")[:20]
-    key = fragment_key("search", selectors.kb_version(), query, page_number)
-    context = {"q": query, "results_html": cached_html(key, lambda: _results(query, page_number))}
+    form = SearchForm(request.GET)
+    params = form.params()
+    if request.htmx and request.htmx.target == "top-suggestions":
+        context = {"q": params["q"], "suggestions": search_suggestions(params["q"])}
+        return render(request, "kb/search.html#top-suggestions", context)
+    found = search_runbooks(**params) if params["q"] else None
+    context = {"form": form, "q": params["q"], "found": found, "params": params}
     return render(request, _partial(request, "kb/search.html", {"search-results"}), context)
-
-
-def _results(query: str, page_number: str) -> str:
-    page, results = selectors.search_runbooks(query, page_number)
-    context = {"q": query, "page": page, "results": results}
-    return render_to_string("kb/_search_results.html", context)
 
 
 @require_GET

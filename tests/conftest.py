@@ -64,3 +64,14 @@ def import_samples(db):
 @pytest.fixture
 def samples(import_samples):
     return import_samples()
+
+
+@pytest.fixture
+def default_synonyms(db):
+    from kb.models import SearchSynonym
+    from kb.search_query import DEFAULT_SYNONYMS
+
+    SearchSynonym.objects.bulk_create(
+        [SearchSynonym(terms=", ".join(group)) for group in DEFAULT_SYNONYMS],
+        ignore_conflicts=True,
+    )

@@ -30,8 +30,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kb.markdown_io import normalise_slug
-from kb.models import Runbook
+from kb.models import Runbook, RunbookAlert
 from kb.permissions import has_role
+from kb.services import runbook_alert_seen, runbook_alerts_replace
 from triage.models import (
     AlertRunbookMapping,
     AlertStatus,
@@ -493,6 +494,7 @@ def _receive_firing(
                 first_notified_at=now,
                 last_notified_at=now,
             )
+            runbook_alert_seen(runbook_id=runbook.pk, name=alert.alertname)
     except IntegrityError:
         # The same alert delivered concurrently: the other delivery opened the session.
         _repeat(_known(alert), alert, now, summary)
@@ -679,3 +681,17 @@ def unmapped_alert_rows(limit: int = 200) -> list[UnmappedRow]:
 
 def mapping_rules() -> list[AlertRunbookMapping]:
     return list(AlertRunbookMapping.objects.select_related("runbook"))
+
+
+def mapping_alert_names_sync(**_signal) -> None:
+    """Make every mapping's ``alertname=`` a searchable alert name of its runbook (kb
+    RunbookAlert, source "mapping"); connected to mapping saves and deletes."""
+    names: dict[int, list[str]] = {}
+    for mapping in AlertRunbookMapping.objects.only("matchers", "runbook_id"):
+        try:
+            alertname = parse_matchers(mapping.matchers).get("alertname", "")
+        except MatcherError:
+            continue
+        if alertname:
+            names.setdefault(mapping.runbook_id, []).append(alertname)
+    runbook_alerts_replace(source=RunbookAlert.Source.MAPPING, names=names)

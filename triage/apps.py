@@ -1,7 +1,21 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class TriageConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "triage"
     verbose_name = "Triage"
+
+    def ready(self) -> None:
+        from triage.alerts import mapping_alert_names_sync
+        from triage.models import AlertRunbookMapping
+
+        # Mappings are edited in the admin: its saves and deletes (bulk ones included, which
+        # Django deletes one by one when signals are connected) keep search's alert names.
+        for signal in (post_save, post_delete):
+            signal.connect(
+                mapping_alert_names_sync,
+                sender=AlertRunbookMapping,
+                dispatch_uid=f"search-alert-names-{id(signal)}",
+            )

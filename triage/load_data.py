@@ -56,6 +56,7 @@ from triage.models import (
     TriageSession,
     TriageStep,
 )
+from triage.search import index_unindexed_incidents
 from triage.services import (
     OutcomeInput,
     StepInput,
@@ -170,6 +171,8 @@ def generate(
             elapsed = time.perf_counter() - started
             log(f"sessions {done}/{sessions} ({elapsed:.0f} s, {done / elapsed:.0f}/s)")
         writer.close()
+        log("indexing finished sessions for search")
+        index_unindexed_incidents()
     report.sessions_seconds = time.perf_counter() - started
     report.sessions, report.finished = sessions, sim.finished
     report.steps, report.outcomes = writer.steps_written, writer.outcomes_written

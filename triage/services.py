@@ -16,6 +16,7 @@ from kb.selectors import runbooks_with_parts
 from triage import learning
 from triage.flow import FlowStep, progress, runbook_stack
 from triage.models import CheckResult, Outcome, TriageSession, TriageStep
+from triage.search import index_incident
 
 MAX_CHECK_MINUTES = 24 * 60
 
@@ -391,6 +392,7 @@ def session_finish(
     session.ended_at = now
     session.save(update_fields=["status", "ended_at"])
     learning.record_outcome(session, result)
+    index_incident(session, result)
     return result
 
 

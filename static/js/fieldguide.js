@@ -45,6 +45,37 @@
     if (key) press(key);
   });
 
+  // "/" jumps to the header search box; in it, ArrowDown walks the suggestions (ArrowUp
+  // back, Escape closes them). Without this script the box is a plain search form.
+  function suggestionLinks() {
+    return Array.prototype.slice.call(document.querySelectorAll("#top-suggestions a"));
+  }
+  document.addEventListener("keydown", function (event) {
+    var box = document.getElementById("top-q");
+    if (!box) return;
+    if (event.key === "/" && !typing(event.target) && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault();
+      box.focus();
+      box.select();
+      return;
+    }
+    var links = suggestionLinks();
+    var here = links.indexOf(document.activeElement);
+    if (event.target !== box && here < 0) return;
+    if (event.key === "ArrowDown" && links.length) {
+      event.preventDefault();
+      links[Math.min(here + 1, links.length - 1)].focus();
+    } else if (event.key === "ArrowUp" && here >= 0) {
+      event.preventDefault();
+      if (here === 0) box.focus();
+      else links[here - 1].focus();
+    } else if (event.key === "Escape") {
+      var list = document.getElementById("top-suggestions");
+      if (list) list.innerHTML = "";
+      box.focus();
+    }
+  });
+
   function tick() {
     document.querySelectorAll("input[data-timer-since]").forEach(function (input) {
       if (input.dataset.touched) return;

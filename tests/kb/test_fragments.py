@@ -111,9 +111,9 @@ def test_fragments_tree_caches_full_page_and_partial_apart(engineer_client, alph
 
 
 def test_fragments_search_finds_a_runbook_imported_after_the_same_search(engineer_client, alpha):
-    assert "Nothing matches" in engineer_client.get("/search/?q=beta+lags").content.decode()
+    assert "No runbook matches" in engineer_client.get("/search/?q=poison").content.decode()
     runbook_import(text=BETA, path="team/beta.md")
-    html = engineer_client.get("/search/?q=beta+lags").content.decode()
+    html = engineer_client.get("/search/?q=poison").content.decode()
     assert "Debug: Beta queue backs up" in html
 
 

@@ -1,23 +1,155 @@
-from kb.search import highlight, search_terms
+"""The search selector on the database under test (SQLite by default, PostgreSQL in CI):
+the same assertions, including ranking order, hold on both."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from kb.models import Runbook, SearchSynonym
+from kb.search import search_runbooks, search_suggestions
+from kb.services import runbook_import
+
+pytestmark = pytest.mark.django_db
 
 
-def test_search_terms_keeps_phrases_and_drops_duplicates():
-    assert search_terms('exit "Last State" Exit code') == ["Last State", "exit", "code"]
+def top(q: str, **kwargs) -> list[str]:
+    return [r.runbook.slug for r in search_runbooks(q, **kwargs).results]
 
 
-def test_highlight_marks_every_match_case_insensitively():
-    assert str(highlight("Exit code 137 on exit", ["exit"])) == (
-        "<mark>Exit</mark> code 137 on <mark>exit</mark>"
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("certificate expired", "networking/tls-expiry"),
+        ("ssl handshake failing", "networking/tls-expiry"),
+        ("KubePodCrashLooping", "cloud/pod-crashloop"),
+        ("pods restarting", "cloud/pod-crashloop"),
+        (
+            'could not write to file "pg_wal/xlogtemp.12": No space left on device',
+            "storage/disk-full",
+        ),
+        ("disk full", "storage/disk-full"),
+        ("5xx spike right after the relase went out", "cloud/bad-release"),
+        ("rollback", "cloud/bad-release"),
+        ("two VMs ended up with the same MAC address", "networking/duplicate-mac"),
+    ],
+)
+def test_search_runbooks_ranks_the_right_runbook_first(search_corpus, query, expected):
+    assert top(query)[0] == expected
+
+
+def test_search_runbooks_combines_terms_with_or_not_and(search_corpus):
+    # No runbook holds both words; each one that holds either is found.
+    assert set(top("certificate ARP")) >= {"networking/tls-expiry", "networking/duplicate-mac"}
+
+
+def test_search_runbooks_names_the_section_and_highlights_it(search_corpus):
+    result = search_runbooks("replication slot").results[0]
+    assert result.runbook.slug == "storage/disk-full"
+    assert result.section == "likely cause"
+    assert "<mark>replication</mark> <mark>slot</mark>" in str(result.snippet)
+
+
+def test_search_runbooks_corrects_a_misspelt_word_and_says_so(search_corpus):
+    found = search_runbooks("certifcate expird")
+    assert found.corrected
+    assert found.searched == "certificate expired"
+    assert found.results[0].runbook.slug == "networking/tls-expiry"
+
+
+def test_search_runbooks_exact_keeps_the_words_as_typed(search_corpus):
+    found = search_runbooks("certifcate", exact=True)
+    assert not found.corrected
+    assert found.results == []
+
+
+def test_search_runbooks_does_not_correct_words_the_index_knows(search_corpus):
+    found = search_runbooks("release")
+    assert not found.corrected
+    assert found.results[0].runbook.slug == "cloud/bad-release"
+
+
+def test_search_runbooks_lists_alert_names_and_facets(search_corpus):
+    found = search_runbooks("pods crash release")
+    first = found.results[0]
+    assert first.alerts == ["KubePodCrashLooping"]
+    assert ("cloud", 2) in [(f.value, f.count) for f in found.categories]
+    assert "kubernetes" in [f.value for f in found.tags]
+
+
+def test_search_runbooks_filters_by_category_and_tag(search_corpus):
+    assert top("release certificate", category="networking") == ["networking/tls-expiry"]
+    assert top("pods release", tag="deploy") == ["cloud/bad-release"]
+
+
+def test_search_runbooks_empty_result_offers_nearest_titles(search_corpus):
+    found = search_runbooks("Duplicat MAC Adress zzqx", exact=True)
+    assert found.results == [] or found.results[0].runbook.slug == "networking/duplicate-mac"
+    found = search_runbooks("qqqqzzzz", exact=True)
+    assert found.results == []
+    assert found.total == 0
+
+
+def test_search_runbooks_synonyms_are_editable(search_corpus):
+    assert top("handshake") == []
+    SearchSynonym.objects.create(terms="handshake, x509")
+    assert top("handshake")[0] == "networking/tls-expiry"
+
+
+def test_search_runbooks_disabled_synonym_group_stops_applying(search_corpus):
+    SearchSynonym.objects.filter(terms__startswith="rollback").update(enabled=False)
+    assert "cloud/bad-release" not in top("rollback", exact=True)
+
+
+def test_search_runbooks_index_follows_edits(search_corpus):
+    runbook_import(
+        text="# Debug: Duplicate MAC Address\n\nNow about quokkas only.\n",
+        path="networking/duplicate-mac.md",
+        slug="networking/duplicate-mac",
     )
+    assert top("quokkas") == ["networking/duplicate-mac"]
+    assert "networking/duplicate-mac" not in top("ARP", exact=True)
 
 
-def test_highlight_escapes_hostile_text():
-    html = str(highlight("<script>alert(1)</script> boom", ["boom"]))
-    assert html == "&lt;script&gt;alert(1)&lt;/script&gt; <mark>boom</mark>"
+def test_search_runbooks_forgets_a_deleted_runbook(search_corpus):
+    Runbook.objects.get(slug="networking/duplicate-mac").delete()
+    assert top("MAC address ARP") == []
 
 
-def test_highlight_centres_a_long_text_on_the_first_match():
-    text = "word " * 100 + "needle " + "word " * 100
-    html = str(highlight(text, ["needle"], width=80))
-    assert html.startswith("… ") and html.endswith(" …")
-    assert "<mark>needle</mark>" in html
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        '"',
+        "AND OR NOT",
+        "NEAR(a b)",
+        "*",
+        "title:x",
+        "a\x00b",
+        "(((",
+        "'; DROP TABLE x; --",
+        "😀 كلمة",
+        "x" * 5000,
+        "a_" * 2000,
+        ":*",
+        "!!",
+        "\\",
+    ],
+)
+def test_search_runbooks_never_fails_on_hostile_text(search_corpus, hostile):
+    search_runbooks(hostile)
+    search_suggestions(hostile)
+
+
+def test_search_runbooks_query_count_does_not_grow_with_results(search_corpus, default_synonyms):
+    def count(q):
+        with CaptureQueriesContext(connection) as ctx:
+            search_runbooks(q)
+        return len(ctx)
+
+    few = count("ARP")
+    many = count("address certificate pods release disk")
+    assert many <= few + 1  # PostgreSQL counts per term in the same one query
+
+
+def test_search_suggestions_match_the_word_being_typed(search_corpus):
+    assert [rb.slug for rb in search_suggestions("certif")][:1] == ["networking/tls-expiry"]
+    assert search_suggestions("") == []

@@ -213,10 +213,61 @@ def test_search_results_partial_for_htmx(engineer_client, samples):
 
 
 def test_search_empty_and_no_match_states(engineer_client, samples):
-    assert (
-        "Title and symptom matches come first" in engineer_client.get("/search/").content.decode()
-    )
-    assert "Nothing matches" in engineer_client.get("/search/?q=qwertyuiop").content.decode()
+    html = engineer_client.get("/search/").content.decode()
+    assert "Paste what you see" in html and 'href="/runbooks/"' in html
+    html = engineer_client.get("/search/?q=qwertyuiop").content.decode()
+    assert "No runbook matches “qwertyuiop”" in html
+    assert "browse all runbooks" in html
+
+
+def test_search_shows_correction_with_a_way_back(engineer_client, samples):
+    html = engineer_client.get("/search/", {"q": "replicaton lag"}).content.decode()
+    assert "Showing results for" in html and "<strong>replication lag</strong>" in html
+    assert 'href="?q=replicaton%20lag&amp;exact=1"' in html
+    html = engineer_client.get("/search/", {"q": "replicaton", "exact": "1"}).content.decode()
+    assert "Showing results for" not in html and "No runbook matches" in html
+
+
+def test_search_lists_facets_that_filter(engineer_client, search_corpus):
+    html = engineer_client.get("/search/", {"q": "pods release"}).content.decode()
+    assert 'href="?q=pods+release&amp;category=cloud"' in html
+    filtered = engineer_client.get("/search/", {"q": "pods release", "category": "cloud"})
+    html = filtered.content.decode()
+    assert 'aria-current="true"' in html and "2 runbooks in <strong>cloud</strong>" in html
+
+
+def test_search_bad_parameters_fall_back_to_defaults(engineer_client, search_corpus):
+    for params in (
+        {"q": "pods", "page": "-5"},
+        {"q": "pods", "page": "abc"},
+        {"q": "pods", "page": "99999999999999999999"},
+        {"q": "pods", "category": "x" * 500},
+        {"q": "pods\x00", "tag": "\x00"},
+        {"q": ["disk", "pods"]},  # the last value counts, as everywhere in Django
+    ):
+        response = engineer_client.get("/search/", params)
+        assert response.status_code == 200, params
+        assert "Debug: Pods Crash Looping" in response.content.decode(), params
+
+
+def test_search_says_when_a_long_paste_was_cut(engineer_client, search_corpus):
+    html = engineer_client.get("/search/", {"q": "disk " * 400}).content.decode()
+    assert "Only the first 1000 characters" in html
+
+
+def test_search_header_suggestions_partial(engineer_client, search_corpus):
+    response = engineer_client.get("/search/", {"q": "certif"}, **htmx("top-suggestions"))
+    html = response.content.decode().strip()
+    assert html.startswith('<div id="top-suggestions"')
+    assert "<html" not in html
+    assert 'href="/runbooks/networking/tls-expiry/"' in html
+    assert 'href="/search/?q=certif"' in html
+
+
+def test_search_header_box_works_without_javascript(engineer_client, search_corpus):
+    html = engineer_client.get("/").content.decode()
+    form = html[html.index('class="topsearch"') - 60 : html.index('id="top-suggestions"')]
+    assert 'action="/search/"' in form and 'name="q"' in form and 'hx-get="/search/"' in form
 
 
 def test_search_escapes_hostile_text(engineer_client):

@@ -1,0 +1,61 @@
+"""Finished sessions in search (triage.search): indexed on finish, found by what was fixed."""
+
+import uuid
+
+import pytest
+
+from kb.models import RunbookAlert, SearchDocument
+from kb.search import search_runbooks
+from kb.search_query import parse_query
+from triage.models import AlertRunbookMapping
+from triage.search import past_incidents
+from triage.services import OutcomeInput, session_finish
+
+pytestmark = pytest.mark.django_db
+
+
+def finish(session, user, **outcome):
+    return session_finish(
+        session=session, user=user, token=uuid.uuid4(), outcome=OutcomeInput(**outcome)
+    )
+
+
+def test_past_incidents_finds_a_finished_session_by_its_fix_and_notes(session, engineer):
+    finish(
+        session,
+        engineer,
+        resolution="resolved",
+        cause_text="Quota exhausted on the payments bucket",
+        fix_text="Raised the bucket quota",
+        notes="KeyError: 'PAYMENT_SERVICE_URL' in the logs first",
+    )
+    assert SearchDocument.objects.filter(kind="incident", ref=session.pk).exists()
+    found = past_incidents(parse_query("bucket quota"))
+    assert [f.url for f in found] == [f"/triage/{session.pk}/"]
+    assert found[0].label == f"#{session.pk} · INC-42"
+    assert found[0].fix == "Raised the bucket quota"
+    assert past_incidents(parse_query("PAYMENT_SERVICE_URL"))[0].url == f"/triage/{session.pk}/"
+
+
+def test_past_incidents_ignores_open_sessions(session):
+    assert past_incidents(parse_query("INC-42")) == []
+
+
+def test_search_page_lists_past_incidents(session, engineer, default_synonyms):
+    finish(session, engineer, resolution="resolved", fix_text="Rotated the quokka credentials")
+    found = search_runbooks("quokka credentials")
+    assert [i.label for i in found.incidents] == [f"#{session.pk} · INC-42"]
+
+
+def test_mapping_alertname_becomes_a_searchable_alert_name(founding, default_synonyms):
+    mapping = AlertRunbookMapping.objects.create(
+        matchers='alertname=PaymentsErrorBudgetBurn, namespace="prod"', runbook=founding
+    )
+    assert list(RunbookAlert.objects.values_list("name", "source")) == [
+        ("PaymentsErrorBudgetBurn", "mapping")
+    ]
+    result = search_runbooks("PaymentsErrorBudgetBurn").results[0]
+    assert result.runbook == founding
+    assert result.alerts == ["PaymentsErrorBudgetBurn"]
+    mapping.delete()
+    assert not RunbookAlert.objects.exists()

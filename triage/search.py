@@ -1,0 +1,129 @@
+"""Finished sessions in full-text search: "how it was fixed last time".
+
+A finished session is indexed (kb.search_index, kind "incident") when its outcome is
+recorded: the incident reference and alert weigh A, the confirmed cause and the patterns
+seen B, the fix C, the notes D. kb's search page shows the best of them beside the runbooks
+through ``FIELDGUIDE_PAST_INCIDENTS`` (kb never imports triage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.urls import reverse
+from django.utils.safestring import SafeString
+
+from kb.models import SearchDocument
+from kb.search_index import DocumentText, index_document, index_new_documents, rank
+from kb.search_query import ParsedQuery, highlight, match_count
+from triage.models import Outcome, TriageSession, TriageStep
+
+MAX_NOTES_CHARS = 20_000
+
+
+def index_incident(session: TriageSession, outcome: Outcome) -> None:
+    """(Re)index one finished session. Call inside the transaction that finishes it."""
+    steps = session.steps.filter(kind__in=[TriageStep.Kind.PATTERN, TriageStep.Kind.NOTE])
+    index_document(
+        kind=SearchDocument.Kind.INCIDENT,
+        ref=session.pk,
+        runbook_id=session.runbook_id,
+        text=_incident_text(session, outcome, steps.select_related("pattern")),
+    )
+
+
+def index_unindexed_incidents() -> int:
+    """Index every finished session that has no search document (after a bulk load of
+    history, which bypasses session_finish). Returns how many; 1,000 sessions per query."""
+    indexed = SearchDocument.objects.filter(kind=SearchDocument.Kind.INCIDENT).values("ref")
+    pending = list(Outcome.objects.exclude(session__in=indexed).values_list("session", flat=True))
+    for start in range(0, len(pending), 1000):
+        chunk = pending[start : start + 1000]
+        outcomes = Outcome.objects.filter(session__in=chunk).select_related(
+            "session", "cause", "fix"
+        )
+        steps: dict[int, list[TriageStep]] = {}
+        for step in TriageStep.objects.filter(
+            session__in=chunk, kind__in=[TriageStep.Kind.PATTERN, TriageStep.Kind.NOTE]
+        ).select_related("pattern"):
+            steps.setdefault(step.session_id, []).append(step)
+        index_new_documents(
+            SearchDocument.Kind.INCIDENT,
+            [
+                (
+                    o.session_id,
+                    o.session.runbook_id,
+                    _incident_text(o.session, o, steps.get(o.session_id, [])),
+                )
+                for o in outcomes
+            ],
+        )
+    return len(pending)
+
+
+def _incident_text(session: TriageSession, outcome: Outcome, steps) -> DocumentText:
+    patterns, notes = [], [outcome.notes]
+    for step in steps:
+        if step.pattern is not None:
+            patterns.append(step.pattern.observation)
+        if step.note:
+            notes.append(step.note)
+    cause = outcome.cause.title if outcome.cause else outcome.cause_text
+    fix = outcome.fix.text if outcome.fix else outcome.fix_text
+    return DocumentText(
+        title=session.incident_ref,
+        alerts=session.alert_source,
+        primary="\n".join([cause, *patterns]),
+        secondary=fix,
+        other="\n".join(notes)[:MAX_NOTES_CHARS],
+    )
+
+
+@dataclass(frozen=True)
+class PastIncident:
+    """A finished session that matches a search, for the search page."""
+
+    url: str
+    label: str  # "#41 · INC-2231"
+    runbook_title: str
+    ended_at: datetime | None
+    resolution: str
+    cause: str
+    fix: str
+    snippet: SafeString  # what matched, highlighted
+
+
+def past_incidents(query: ParsedQuery, limit: int = 5) -> list[PastIncident]:
+    """The finished sessions best matching ``query``, best first (three queries)."""
+    ranked = rank(SearchDocument.Kind.INCIDENT, query, limit=limit)
+    if not ranked:
+        return []
+    sessions = (
+        TriageSession.objects.filter(pk__in=[r.ref for r in ranked])
+        .select_related("runbook", "outcome__cause", "outcome__fix")
+        .in_bulk()
+    )
+    found = []
+    for row in ranked:
+        session = sessions.get(row.ref)
+        outcome = getattr(session, "outcome", None) if session else None
+        if outcome is None:
+            continue
+        cause = outcome.cause.title if outcome.cause else outcome.cause_text
+        fix = outcome.fix.text if outcome.fix else outcome.fix_text
+        texts = [cause, fix, outcome.notes, session.incident_ref]
+        best = max(texts, key=lambda text: match_count(text, query))
+        found.append(
+            PastIncident(
+                url=reverse("triage_session", args=[session.pk]),
+                label=" · ".join(filter(None, [f"#{session.pk}", session.incident_ref])),
+                runbook_title=session.runbook.title,
+                ended_at=session.ended_at,
+                resolution=outcome.get_resolution_display(),
+                cause=cause,
+                fix=fix,
+                snippet=highlight(best, query),
+            )
+        )
+    return found
