@@ -137,6 +137,9 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per URL")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument(
+        "--port", type=int, default=0, help="gunicorn's port on 127.0.0.1 (default: a free one)"
+    )
     parser.add_argument("--db", default="fieldguide_bench")
     parser.add_argument("--keep-db", action="store_true", help="keep (and reuse) the database")
     parser.add_argument("--export-rows", type=int, default=500, help="filtered CSV size")
@@ -180,7 +183,7 @@ def main() -> int:
         setup = _stack.django_json(env, code)
         results["data"] = {k: v for k, v in setup.items() if k not in ("sessions", "pairs")}
         log(f"starting gunicorn ({args.workers} workers)")
-        server = Gunicorn(env, workers=args.workers).start()
+        server = Gunicorn(env, workers=args.workers, port=args.port).start()
         engineer, lead = Browser(server.port), Browser(server.port)
         engineer.login("bench-engineer", password)
         lead.login("bench-lead", password)

@@ -32,6 +32,7 @@ from rapidfuzz.distance import OSA
 from spellchecker import SpellChecker
 
 MAX_TERMS = 16
+MAX_PHRASE_WORDS = 5
 MAX_QUERY_CHARS = 1000
 MAX_ALTERNATIVES = 12
 
@@ -331,6 +332,21 @@ def _key(phrase: str) -> tuple[str, ...]:
 _DEFAULT_INDEX = _SynonymIndex(DEFAULT_SYNONYMS)
 
 
+# Field names of structured logs (logfmt ``level=error``, JSON ``"msg":"…"``): pasted log
+# lines carry them on every line, and as terms they would crowd out the message's words.
+_LOG_KEY_RE = re.compile(
+    r"\b(?:level|lvl|severity|ts|time|timestamp|caller|msg|message|component|logger|"
+    r"err|error|source|stacktrace|trace_id|span_id|request_id|thread)(?=\"?[=:])",
+    re.IGNORECASE,
+)
+_PATH_CHARS = frozenset("/.=:")
+
+
+def _blank(match: re.Match) -> str:
+    # Same length, so offsets into the text stay true.
+    return " " * (match.end() - match.start())
+
+
 def parse_query(text: str, *, synonyms: Iterable[Sequence[str]] = DEFAULT_SYNONYMS) -> ParsedQuery:
     """Split what an engineer typed into search terms, in typed order.
 
@@ -341,7 +357,7 @@ def parse_query(text: str, *, synonyms: Iterable[Sequence[str]] = DEFAULT_SYNONY
     terms with the same stems are merged; at most MAX_TERMS terms are kept, earliest first.
     ``synonyms`` are groups of equivalent lowercase words or phrases. Never raises for any str.
     """
-    raw = text[:MAX_QUERY_CHARS]
+    raw = _LOG_KEY_RE.sub(_blank, text[:MAX_QUERY_CHARS])
     index = _DEFAULT_INDEX if synonyms is DEFAULT_SYNONYMS else _SynonymIndex(synonyms)
     pending: list[_Pending] = []
     dropped: list[str] = []
@@ -354,7 +370,9 @@ def parse_query(text: str, *, synonyms: Iterable[Sequence[str]] = DEFAULT_SYNONY
         # Odd parts sit between a pair of quotes; the last part after an unpaired quote does not.
         quoted = number % 2 == 1 and number < len(parts) - 1
         tokens = [(m.start() + offset, m.end() + offset) for m in _SPACE_RE.finditer(part)]
-        if quoted and len(tokens) > 1:
+        # A short quoted span is a phrase the engineer means; a long one is a quoted
+        # message inside a pasted log line, whose words count one by one.
+        if quoted and 1 < len(tokens) <= MAX_PHRASE_WORDS:
             phrase_words = words(part)
             if phrase_words:
                 own = " ".join(phrase_words)
@@ -418,6 +436,10 @@ def _analyse_token(
     pieces.extend(token_pieces)
 
     camel = any(split for _, split in runs)
+    # Paths, URLs and key=value pairs are not names: their pieces are the terms, and a phrase
+    # of them all ("caller dispatch go") would only take a term's place.
+    if any(char in _PATH_CHARS for char in raw[start:end]):
+        return
     if camel or sum(1 for lower, _ in runs if len(lower) > 1) > 1:
         whole = " ".join(lower for lower, _ in runs)
         split = " ".join(piece.word for piece in token_pieces)
