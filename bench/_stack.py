@@ -81,6 +81,17 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def vacuum_analyze(name: str) -> None:
+    """``VACUUM (ANALYZE)`` the whole database: what autovacuum does soon after a bulk load
+    in production (dead row versions, GIN pending lists, visibility map). Needs autocommit."""
+    import psycopg
+
+    with psycopg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=name, autocommit=True
+    ) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+
+
 def pg_query(name: str, sql: str, params=None) -> list[tuple]:
     import psycopg
 

@@ -18,7 +18,14 @@ from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
 from rapidfuzz.distance import Indel
 
-from kb.models import Runbook, RunbookAlert, SearchDocument, SearchEntry, SearchSynonym
+from kb.models import (
+    Runbook,
+    RunbookAlert,
+    SearchDocument,
+    SearchEntry,
+    SearchSection,
+    SearchSynonym,
+)
 from kb.search_index import (
     MAX_RANKED,
     document_frequency,
@@ -41,8 +48,25 @@ from kb.search_query import (
 
 PER_PAGE = 10
 SUGGESTIONS = 5
+MATCH_CHARS = 4000
 # Only so many unknown words are looked up for a correction: each costs a vocabulary query.
 MAX_CORRECTIONS = 4
+
+
+@dataclass(frozen=True)
+class RunbookRow:
+    """What a result shows of a runbook (read as values: a hundred model instances per
+    search cost more than the ranking)."""
+
+    pk: int
+    slug: str
+    title: str
+    category: str
+    tags: object  # stored JSON: a list of strings when well formed
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t for t in self.tags if isinstance(t, str)] if isinstance(self.tags, list) else []
 
 
 @dataclass(frozen=True)
@@ -50,7 +74,7 @@ class RunbookResult:
     """One ranked runbook: where it matched (section name and highlighted snippet) and
     the alert names it covers."""
 
-    runbook: Runbook
+    runbook: RunbookRow
     section: str
     snippet: SafeString
     alerts: list[str]
@@ -153,16 +177,17 @@ def search_runbooks(
     searched, query = understood(q, exact=exact)
     found = RunbookSearch(q=q, searched=searched, query=query)
     ranked = rank(SearchDocument.Kind.RUNBOOK, query, limit=MAX_RANKED)
-    runbooks = Runbook.objects.only("slug", "title", "category", "tags").in_bulk(
-        [r.ref for r in ranked]
+    rows = Runbook.objects.filter(pk__in=[r.ref for r in ranked]).values_list(
+        "pk", "slug", "title", "category", "tags"
     )
+    runbooks = {row[0]: RunbookRow(*row) for row in rows}
     ordered = [runbooks[r.ref] for r in ranked if r.ref in runbooks]
     found.categories = _facets([rb.category for rb in ordered if rb.category], category)
-    found.tags = _facets([t for rb in ordered for t in rb.tags if isinstance(t, str)], tag)
+    found.tags = _facets([t for rb in ordered for t in rb.tag_list], tag)
     chosen = [
         rb
         for rb in ordered
-        if (not category or rb.category == category) and (not tag or tag in rb.tags)
+        if (not category or rb.category == category) and (not tag or tag in rb.tag_list)
     ]
     found.page = Paginator(chosen, PER_PAGE).get_page(page)
     found.results = _results(list(found.page.object_list), query)
@@ -182,13 +207,20 @@ def _facets(values: list[str], selected: str) -> list[Facet]:
     return [Facet(value, count, value == selected) for value, count in ordered]
 
 
-def _results(runbooks: list[Runbook], query: ParsedQuery) -> list[RunbookResult]:
+def _results(runbooks: list[RunbookRow], query: ParsedQuery) -> list[RunbookResult]:
     ids = [rb.pk for rb in runbooks]
-    best: dict[int, tuple[int, SearchEntry]] = {}
-    for entry in SearchEntry.objects.filter(runbook__in=ids).order_by("weight", "position"):
-        count = match_count(entry.text, query)
-        if count and count > best.get(entry.runbook_id, (0, None))[0]:
-            best[entry.runbook_id] = (count, entry)
+    best: dict[int, tuple[int, str, str]] = {}
+    entries = SearchEntry.objects.filter(runbook__in=ids).order_by("weight", "position")
+    terms = len(query.terms)
+    for runbook_id, section, text in entries.values_list("runbook", "section", "text"):
+        so_far = best.get(runbook_id, (0, "", ""))[0]
+        if so_far == terms:
+            continue  # an earlier (heavier) section already holds every term
+        # The snippet shows the start of the match; the first few thousand characters
+        # of a long section decide whether it is the one that matched best.
+        count = match_count(text[:MATCH_CHARS], query)
+        if count > so_far:
+            best[runbook_id] = (count, section, text)
     alerts: dict[int, list[str]] = {}
     for runbook_id, name in (
         RunbookAlert.objects.filter(runbook__in=ids)
@@ -199,12 +231,12 @@ def _results(runbooks: list[Runbook], query: ParsedQuery) -> list[RunbookResult]
         alerts.setdefault(runbook_id, []).append(name)
     results = []
     for rb in runbooks:
-        _count, entry = best.get(rb.pk, (0, None))
+        _count, section, text = best.get(rb.pk, (0, "", ""))
         results.append(
             RunbookResult(
                 runbook=rb,
-                section=entry.get_section_display() if entry else "",
-                snippet=highlight(entry.text, query) if entry else SafeString(""),
+                section=SearchSection(section).label if section else "",
+                snippet=highlight(text, query) if text else SafeString(""),
                 alerts=alerts.get(rb.pk, []),
             )
         )
@@ -218,12 +250,15 @@ def past_incidents(query: ParsedQuery) -> list:
     return import_string(path)(query) if path and not query.is_empty else []
 
 
-def search_suggestions(q: str) -> list[Runbook]:
+def search_suggestions(q: str) -> list[RunbookRow]:
     """The top runbooks while the query is being typed: the last word may be unfinished,
     so it also matches as a prefix. No spelling correction, no snippets: two queries."""
     q = clean(q)
     query = parse_query(q, synonyms=synonym_groups())
     unfinished = words(q)[-1] if words(q) and not q[-1:].isspace() else ""
     ranked = rank(SearchDocument.Kind.RUNBOOK, query, limit=SUGGESTIONS, prefix=unfinished)
-    runbooks = Runbook.objects.only("slug", "title", "category").in_bulk([r.ref for r in ranked])
+    rows = Runbook.objects.filter(pk__in=[r.ref for r in ranked]).values_list(
+        "pk", "slug", "title", "category", "tags"
+    )
+    runbooks = {row[0]: RunbookRow(*row) for row in rows}
     return [runbooks[r.ref] for r in ranked if r.ref in runbooks]

@@ -347,6 +347,12 @@ def _blank(match: re.Match) -> str:
     return " " * (match.end() - match.start())
 
 
+@lru_cache(maxsize=8)
+def _synonym_index(groups: tuple[tuple[str, ...], ...]) -> _SynonymIndex:
+    # The groups come from the database on every search; building their index is not free.
+    return _SynonymIndex(groups)
+
+
 def parse_query(text: str, *, synonyms: Iterable[Sequence[str]] = DEFAULT_SYNONYMS) -> ParsedQuery:
     """Split what an engineer typed into search terms, in typed order.
 
@@ -358,7 +364,11 @@ def parse_query(text: str, *, synonyms: Iterable[Sequence[str]] = DEFAULT_SYNONY
     ``synonyms`` are groups of equivalent lowercase words or phrases. Never raises for any str.
     """
     raw = _LOG_KEY_RE.sub(_blank, text[:MAX_QUERY_CHARS])
-    index = _DEFAULT_INDEX if synonyms is DEFAULT_SYNONYMS else _SynonymIndex(synonyms)
+    index = (
+        _DEFAULT_INDEX
+        if synonyms is DEFAULT_SYNONYMS
+        else _synonym_index(tuple(tuple(group) for group in synonyms))
+    )
     pending: list[_Pending] = []
     dropped: list[str] = []
     # Pieces between quoted phrases: synonym phrases don't reach across a quoted one.
@@ -738,16 +748,44 @@ def match_count(text: str, query: ParsedQuery) -> int:
     """
     if query.is_empty:
         return 0
+    wanted = _term_stems(query)
+    lowered = text.lower()
+    # Most texts of a page contain none of the query: a substring test settles those
+    # without splitting a word (a stem is a prefix of its words, bar a final y → i).
+    if not any(fragment in lowered for fragment in _fragments(wanted)):
+        return 0
     present = {stem(word) for word in set(words(index_text(text)))}
-    count = 0
+    return sum(
+        1
+        for alternatives in wanted
+        if any(content and all(s in present for s in content) for content in alternatives)
+    )
+
+
+@lru_cache(maxsize=64)
+def _term_stems(query: ParsedQuery) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """Per term, per alternative: the stems of its content words."""
+    found = []
     for term in query.terms:
+        alternatives = []
         for alternative in term.alternatives:
             phrase = words(alternative)
             content = [word for word in phrase if word not in _STOPWORDS] or phrase
-            if content and all(stem(word) in present for word in content):
-                count += 1
-                break
-    return count
+            alternatives.append(tuple(stem(word) for word in content))
+        found.append(tuple(alternatives))
+    return tuple(found)
+
+
+def _fragments(wanted: tuple[tuple[tuple[str, ...], ...], ...]) -> set[str]:
+    # Fragments under three letters ("go", "io") are in almost any text: they would let
+    # everything through, so such a term counts only in texts another term let in.
+    return {
+        stemmed[:-1] if stemmed.endswith("i") else stemmed
+        for alternatives in wanted
+        for content in alternatives
+        for stemmed in content[:1]
+        if len(stemmed) >= 3
+    }
 
 
 def nearest_word(word: str, candidates: Iterable[str]) -> str | None:
