@@ -55,7 +55,7 @@ def test_mapping_alertname_becomes_a_searchable_alert_name(founding, default_syn
         ("PaymentsErrorBudgetBurn", "mapping")
     ]
     result = search_runbooks("PaymentsErrorBudgetBurn").results[0]
-    assert result.runbook == founding
+    assert result.runbook.slug == founding.slug
     assert result.alerts == ["PaymentsErrorBudgetBurn"]
     mapping.delete()
     assert not RunbookAlert.objects.exists()
