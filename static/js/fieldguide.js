@@ -70,8 +70,13 @@
       if (here === 0) box.focus();
       else links[here - 1].focus();
     } else if (event.key === "Escape") {
+      // First Escape closes the suggestions and keeps the words; a second one clears the
+      // box as Escape in any search field does.
       var list = document.getElementById("top-suggestions");
-      if (list) list.innerHTML = "";
+      if (list && list.innerHTML.trim()) {
+        event.preventDefault();
+        list.innerHTML = "";
+      }
       box.focus();
     }
   });

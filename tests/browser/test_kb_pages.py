@@ -297,7 +297,7 @@ def test_search_finds_word_from_a_check_as_you_type(page, login, runbooks, artif
     expect(results).to_have_count(1)
     result = results.first
     expect(result.locator("a").first).to_have_text(KUBERNETES_TITLE)
-    hit = result.locator(".hits li").filter(has=page.locator("mark"))
+    hit = result.locator(".hit").filter(has=page.locator("mark"))
     expect(hit).to_have_count(1)
     expect(hit.locator(".section-name")).to_have_text("first check")
     expect(hit.locator("mark")).to_have_text(re.compile(f"^{CHECK_ONLY_WORD}$", re.I))
