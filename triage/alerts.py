@@ -695,3 +695,13 @@ def mapping_alert_names_sync(**_signal) -> None:
         if alertname:
             names.setdefault(mapping.runbook_id, []).append(alertname)
     runbook_alerts_replace(source=RunbookAlert.Source.MAPPING, names=names)
+
+
+def seen_alert_names_sync() -> None:
+    """Make every alert that opened a session searchable on that session's runbook (after
+    an upgrade; new alerts are recorded as they arrive)."""
+    names: dict[int, list[str]] = {}
+    seen = SessionAlert.objects.exclude(alertname="").values_list("session__runbook", "alertname")
+    for runbook_id, alertname in seen.distinct():
+        names.setdefault(runbook_id, []).append(alertname)
+    runbook_alerts_replace(source=RunbookAlert.Source.SEEN, names=names)

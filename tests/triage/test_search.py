@@ -59,3 +59,25 @@ def test_mapping_alertname_becomes_a_searchable_alert_name(founding, default_syn
     assert result.alerts == ["PaymentsErrorBudgetBurn"]
     mapping.delete()
     assert not RunbookAlert.objects.exists()
+
+
+def test_index_unindexed_incidents_catches_up_after_a_bulk_load(session, engineer):
+    from triage.search import index_unindexed_incidents
+
+    finish(session, engineer, resolution="resolved", fix_text="Rotated the quokka credentials")
+    SearchDocument.objects.filter(kind="incident").delete()
+    assert past_incidents(parse_query("quokka")) == []
+    assert index_unindexed_incidents() == 1
+    assert index_unindexed_incidents() == 0
+    assert len(past_incidents(parse_query("quokka"))) == 1
+
+
+def test_seen_alert_names_sync_backfills_alerts_that_opened_sessions(session):
+    from triage.alerts import seen_alert_names_sync
+    from triage.models import SessionAlert
+
+    SessionAlert.objects.create(
+        session=session, fingerprint="f1", alertname="QuokkaDown", starts_at=session.started_at
+    )
+    seen_alert_names_sync()
+    assert list(RunbookAlert.objects.values_list("name", "source")) == [("QuokkaDown", "seen")]
