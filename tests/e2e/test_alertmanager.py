@@ -154,3 +154,26 @@ def test_alertmanager_opens_one_session_and_resolves_it(alertmanager, live_serve
     assert session.status == TriageSession.Status.FINISHED
     assert session.outcome.resolution == "resolved_by_alert"
     assert TriageSession.objects.count() == 1
+
+
+def test_alertmanager_alert_name_becomes_searchable(alertmanager, live_server, samples):
+    """An alert the real Alertmanager delivered makes its name find the runbook it opened."""
+    from kb.search import search_runbooks
+    from triage.models import TriageSession
+
+    before = search_runbooks("ShopCheckoutPodsFlapping", exact=True).results
+    assert all(result.alerts == [] for result in before)
+    post_alert(
+        alertmanager,
+        {
+            "labels": {"alertname": "ShopCheckoutPodsFlapping", "namespace": "shop"},
+            "annotations": {"runbook_url": f"{live_server.url}/runbooks/cloud/kubernetes/"},
+            "startsAt": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+        },
+    )
+    wait_for(lambda: TriageSession.objects.filter(runbook__slug="cloud/kubernetes").first())
+    first = wait_for(
+        lambda: next(iter(search_runbooks("ShopCheckoutPodsFlapping", exact=True).results), None)
+    )
+    assert first.runbook.slug == "cloud/kubernetes"
+    assert first.alerts == ["ShopCheckoutPodsFlapping"]
