@@ -128,6 +128,85 @@ SEARCH_WORDS = (
     "lock tls gateway probe node volume quota retry broker cluster metrics alert"
 ).split()
 
+PASTE_LUA = """
+local queries = {%(queries)s}
+local headers = {["Cookie"] = "%(cookie)s", ["Host"] = "127.0.0.1"}
+function init(args)
+  math.randomseed(os.time() + %(salt)d)
+end
+request = function()
+  return wrk.format("GET", "/search/?q=" .. queries[math.random(#queries)], headers)
+end
+"""
+# What on-call engineers paste or type, written against the generated runbooks' vocabulary
+# (triage/load_data_text.py): log and kubectl lines with their noise (timestamps, IPs, pod
+# hashes, request ids), alert names with labels, symptoms in their own words, and typos (a
+# misspelt word costs a vocabulary lookup for "did you mean"). Long pastes reach MAX_TERMS.
+PASTED_QUERIES = (
+    # errors, pasted with their noise
+    "2025-03-02T10:14:55.201Z ERROR checkout-api-7d9f8b6c5-x2kqp timeout waiting for "
+    "connection from pool (pool size 20, active 20, waiting 143)",
+    "FATAL: remaining connection slots are reserved for non-replication superuser connections",
+    "psycopg2.OperationalError: could not connect to server: Connection timed out "
+    "Is the server running on host 10.0.12.7 and accepting TCP/IP connections on port 5432?",
+    "x509: certificate has expired or is not yet valid: current time 2025-03-02T10:14:55Z "
+    "is after 2025-03-01T00:00:00Z",
+    "tls: failed to verify certificate: x509: certificate signed by unknown authority",
+    "dial tcp: lookup payments-api.payments.svc.cluster.local on 10.96.0.10:53: no such host",
+    "write /var/lib/postgresql/data/pg_wal/xlogtemp.12: No space left on device",
+    "OOMKilled exit code 137 inventory-service-5f7c9d8b6-m2k4p restarted 14 times",
+    "Back-off restarting failed container worker in pod "
+    "notification-worker-6c9d7f5b8-qwz4n_payments(8e2f4a1c-3b7d-4e9a-a1f0-5c6d7e8f9a0b)",
+    "java.lang.OutOfMemoryError: Java heap space at org.apache.kafka.clients.consumer",
+    "consumer group orders-consumer lag 184223 on partition 7, last commit 41m ago",
+    "ERROR: canceling statement due to lock timeout while locking tuple (12,4) in relation orders",
+    "ERROR: canceling statement due to conflict with recovery DETAIL: replica lag 38 s",
+    "upstream connect error or disconnect/reset before headers. reset reason: connection timeout",
+    "502 Bad Gateway nginx/1.25.3 upstream timed out (110: Connection timed out) while "
+    "reading response header from upstream",
+    "HTTP 429 Too Many Requests: rate limit exceeded for key pk_live_51H8x, retry after 30s",
+    "accept4: too many open files; retrying in 1s",
+    "CPU throttled 87% of periods for container pricing-service limit 500m",
+    'level=error ts=2025-03-02T10:14:55Z caller=scrape.go:1473 msg="scrape failed" '
+    'err="context deadline exceeded" target=http://10.0.128.234:9100/metrics',
+    "kernel: NMI watchdog: BUG: soft lockup - CPU#3 stuck for 22s! [kworker/3:1:4182]",
+    "clock skew detected: 2.4s between ip-10-0-3-17 and ip-10-0-5-22, tokens rejected",
+    "missing configuration key DATABASE_URL on every request after deploy",
+    "GC pause (G1 Evacuation Pause) 4.2s, heap 7.8G->7.6G(8G)",
+    "redis.exceptions.ConnectionError: Error 111 connecting to redis-cache:6379. "
+    "Connection refused.",
+    "health check failed: GET /healthz 503 from 10.0.4.12 (3 consecutive failures)",
+    # alert names, sometimes with labels
+    "[FIRING:1] KafkaConsumerLagHigh (orders-consumer critical)",
+    "alertname=PostgresReplicationLagHigh instance=10.0.2.14:9187 severity=page",
+    "CertificateExpiringSoon",
+    "NodeFilesystemSpaceFillingUp mountpoint=/var/lib/kafka",
+    "KubePodCrashLooping namespace=checkout pod=checkout-api-7d9f8b6c5-x2kqp",
+    "HighErrorRateAfterDeploy service=payment-service",
+    "CPUThrottlingHigh container=search-api",
+    # symptoms in the engineer's own words
+    "checkout requests time out since the release, retries sometimes work",
+    "payments slow after the schema migration, one query does a full table scan",
+    "queue keeps growing and consumers can't keep up",
+    "pods restart every hour and memory climbs in between",
+    "users see stale data after failover to the replica",
+    "some customers get 502s from the load balancer",
+    "feature flag switched on for everyone and errors spiked",
+    "dashboards empty, metrics pipeline dropping data",
+    # typos
+    "conection pool exausted",
+    "certifcate expird",
+    "replicaton lag on the replca",
+    "dsk ful on data volme",
+    "memroy leak after deploy",
+    "dns resolutoin slow",
+    "kafak consumer lagging",
+    "lock contension hot row",
+    "garbage colection pauses",
+    "rate limt at provder",
+    "load balancer helth checks failng",
+)
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -210,6 +289,7 @@ def main() -> int:
             ("decision tree", f"/tree/{slug}/", engineer, None),
             ("search", "/search/?q=connection+pool", engineer, None),
             ("search, new words each request", "/search/?q=disk", engineer, "varied-search"),
+            ("search, pasted errors and typos", "/search/?q=disk", engineer, "pasted-search"),
             ("triage step POST", None, engineer, "step"),
             ("history (lead)", "/history/", lead, None),
             (
@@ -233,10 +313,17 @@ def main() -> int:
                 elif special == "varied-search":
                     script = Path(tmp) / "search.lua"
                     script.write_text(search_lua(engineer))
+                elif special == "pasted-search":
+                    script = Path(tmp) / "pasted.lua"
+                    script.write_text(pasted_lua(engineer))
+                    for query in PASTED_QUERIES:  # every one answers 200 before timing
+                        path = "/search/?" + urllib.parse.urlencode({"q": query})
+                        check_page(server.port, who, path, name)
                 check_page(server.port, who, url, name)
                 shown = {
                     "step": "POST /triage/<id>/step/ (check)",
                     "varied-search": "/search/?q=<two random words>&page=<1-3>",
+                    "pasted-search": f"/search/?q=<one of {len(PASTED_QUERIES)} pastes/typos>",
                 }.get(special, url)
                 log(f"wrk {name}: {shown}")
                 stats = run_wrk(wrk, server.port, url, who, script, args)
@@ -291,6 +378,14 @@ def step_lua(setup: dict, who: Browser) -> str:
 def search_lua(who: Browser) -> str:
     return SEARCH_LUA % {
         "words": ", ".join(f'"{w}"' for w in SEARCH_WORDS),
+        "cookie": who.cookie_header(),
+        "salt": secrets.randbelow(1_000_000),
+    }
+
+
+def pasted_lua(who: Browser) -> str:
+    return PASTE_LUA % {
+        "queries": ", ".join(f'"{urllib.parse.quote_plus(q)}"' for q in PASTED_QUERIES),
         "cookie": who.cookie_header(),
         "salt": secrets.randbelow(1_000_000),
     }

@@ -2,9 +2,7 @@
 
 from django import forms
 
-from kb.search import PER_PAGE
-from kb.search_index import MAX_RANKED
-from kb.search_query import MAX_QUERY_CHARS
+from kb.search_query import MAX_QUERY_CHARS, clip
 
 
 class PastedTextField(forms.CharField):
@@ -22,16 +20,17 @@ class SearchForm(forms.Form):
     q = PastedTextField(required=False)
     category = forms.CharField(required=False, max_length=100)
     tag = forms.CharField(required=False, max_length=100)
-    page = forms.IntegerField(required=False, min_value=1, max_value=MAX_RANKED // PER_PAGE)
+    # Past the last page shows the last page (Paginator.get_page).
+    page = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
     exact = forms.BooleanField(required=False)
 
     DEFAULTS = {"q": "", "category": "", "tag": "", "page": 1, "exact": False}
 
     def clean_q(self) -> str:
-        # Pasted log lines can be long; only the start is searched, and the page says so.
+        # A long paste is searched by its start and its end, and the page says so.
         text = self.cleaned_data["q"]
         self.truncated = len(text) > MAX_QUERY_CHARS
-        return text[:MAX_QUERY_CHARS]
+        return clip(text)
 
     def params(self) -> dict:
         """The valid parameters, with defaults for missing or invalid ones."""

@@ -35,8 +35,8 @@ from kb.search_index import (
     spelling_candidates,
 )
 from kb.search_query import (
-    MAX_QUERY_CHARS,
     ParsedQuery,
+    clip,
     highlight,
     is_english_word,
     match_count,
@@ -118,8 +118,9 @@ class RunbookSearch:
 
 
 def clean(q: str) -> str:
-    """At most MAX_QUERY_CHARS of ``q``, NUL (which PostgreSQL refuses) as a space."""
-    return q[:MAX_QUERY_CHARS].replace("\x00", " ")
+    """``q`` clipped to MAX_QUERY_CHARS (kb.search_query.clip), NUL (which PostgreSQL
+    refuses) as a space."""
+    return clip(q).replace("\x00", " ")
 
 
 def synonym_groups() -> list[tuple[str, ...]]:
@@ -132,13 +133,15 @@ def synonym_groups() -> list[tuple[str, ...]]:
 
 
 def understood(q: str, *, exact: bool = False) -> tuple[str, ParsedQuery]:
-    """(text searched, its parsed query): ``q`` with each word that no runbook contains
-    replaced by the closest vocabulary word, unless ``exact``."""
+    """(text searched, its parsed query): ``q`` with each misspelt word replaced by the
+    closest word of the index or of a synonym group, unless ``exact``. A word counts as
+    misspelt when no runbook contains it (nor a synonym of it) and it is not English."""
     synonyms = synonym_groups()
     query = parse_query(q, synonyms=synonyms)
     if exact or query.is_empty:
         return q, query
     known = known_stems(query.stems())
+    group_words = {w for group in synonyms for w in group if w.isalpha()}
     replacements: dict[str, str] = {}
     for term in query.terms:
         word = term.text.lower()
@@ -146,27 +149,49 @@ def understood(q: str, *, exact: bool = False) -> tuple[str, ParsedQuery]:
             len(replacements) >= MAX_CORRECTIONS
             or not word.isalpha()
             or len(word) < 4
+            or word in group_words
             or is_english_word(word)
+            # A word plus one letter is a name ("systemd", "containerd"), not a slip.
+            or is_english_word(word[:-1])
             or any(stem(w) in known for alt in term.alternatives for w in words(alt))
         ):
             continue
-        tied = nearest_words(word, spelling_candidates(word))
-        if tied:
-            # Among equally distant words, a slip that only dropped or added letters
-            # ("expird" → "expired", not "expiry") is likelier; then the commoner word.
-            replacements[term.text] = max(
-                tied,
-                key=lambda w: (
-                    -Indel.distance(word, w),
-                    document_frequency(SearchDocument.Kind.RUNBOOK, w),
-                ),
-            )
+        candidates = [w for w in group_words if abs(len(w) - len(word)) <= 2]
+        correction = _correction(word, candidates + spelling_candidates(word))
+        if correction:
+            replacements[term.text] = correction
     if not replacements:
         return q, query
     searched = q
     for typed, correction in replacements.items():
         searched = re.sub(rf"(?<!\w){re.escape(typed)}(?!\w)", correction, searched, count=1)
     return searched, parse_query(searched, synonyms=synonyms)
+
+
+def _correction(word: str, candidates: list[str]) -> str | None:
+    """The likeliest intended word among ``candidates`` for a misspelt ``word``, or None.
+
+    Four-letter words are only unswapped ("etdc" → "etcd"): one edit away lies another real
+    word too often ("saml" → "same"). A candidate that ``word`` merely extends is not a
+    correction: "systemd", "containerd" and "etcdserver" are names, not slips.
+    """
+    tied = [
+        w
+        for w in nearest_words(word, candidates)
+        if not word.startswith(w) and (len(word) > 4 or sorted(w) == sorted(word))
+    ]
+    if not tied:
+        return None
+    # Among equally distant words: letters swapped ("slwo" → "slow"), then letters only
+    # dropped or added ("expird" → "expired", not "expiry"), then the commoner word.
+    return max(
+        tied,
+        key=lambda w: (
+            sorted(w) == sorted(word),
+            -Indel.distance(word, w),
+            document_frequency(SearchDocument.Kind.RUNBOOK, w),
+        ),
+    )
 
 
 def search_runbooks(

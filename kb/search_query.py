@@ -33,7 +33,7 @@ from spellchecker import SpellChecker
 
 MAX_TERMS = 16
 MAX_PHRASE_WORDS = 5
-MAX_QUERY_CHARS = 1000
+MAX_QUERY_CHARS = 4000
 MAX_ALTERNATIVES = 12
 
 DEFAULT_SYNONYMS: tuple[tuple[str, ...], ...] = (
@@ -78,7 +78,8 @@ DEFAULT_SYNONYMS: tuple[tuple[str, ...], ...] = (
     ),
     ("too many open files", "emfile"),
     # Kubernetes.
-    ("k8s", "kubernetes", "kube"),
+    # Not "kube": every kube-prometheus alert name starts with it (KubeAPIDown, KubePod…).
+    ("k8s", "kubernetes"),
     (
         "crashloopbackoff",
         "crash loop",
@@ -151,6 +152,7 @@ DEFAULT_SYNONYMS: tuple[tuple[str, ...], ...] = (
 # "down" is missing on purpose: "service down", "etcdMembersDown" are symptoms.
 _STOPWORDS = frozenset(
     """
+    couldn doesn didn wasn isn aren wouldn shouldn hasn haven hadn weren mustn needn
     a about above after again against ago all also already am an and any are as at
     be because been before being below between both but by can could did do does doing
     during each even few for from further got had has have having he her here hers him his
@@ -347,6 +349,15 @@ def _blank(match: re.Match) -> str:
     return " " * (match.end() - match.start())
 
 
+def clip(text: str) -> str:
+    """At most MAX_QUERY_CHARS of ``text``: all of it, or its first and last halves joined by
+    a line break (a traceback's key line is its last; a log line's, its first)."""
+    if len(text) <= MAX_QUERY_CHARS:
+        return text
+    half = MAX_QUERY_CHARS // 2
+    return text[: half - 1] + "\n" + text[-half:]
+
+
 @lru_cache(maxsize=8)
 def _synonym_index(groups: tuple[tuple[str, ...], ...]) -> _SynonymIndex:
     # The groups come from the database on every search; building their index is not free.
@@ -356,14 +367,16 @@ def _synonym_index(groups: tuple[tuple[str, ...], ...]) -> _SynonymIndex:
 def parse_query(text: str, *, synonyms: Iterable[Sequence[str]] = DEFAULT_SYNONYMS) -> ParsedQuery:
     """Split what an engineer typed into search terms, in typed order.
 
-    Only the first MAX_QUERY_CHARS characters count. Noise (UUIDs, hex ids, digests, IP
-    addresses, timestamps, numbers of 1-2 or 5+ digits, pod-name hashes) goes to ``dropped``;
+    Only ``clip(text)`` counts (the start and the end of a long paste). Noise (UUIDs, hex ids,
+    digests, IP addresses, timestamps, numbers of 1-2 or 5+ digits, pod-name hashes) goes to
+    ``dropped``;
     compound identifiers become one term for the whole plus one per piece (see the module
     docstring); synonym phrases are matched by stems, longest first, before stopwords go;
-    terms with the same stems are merged; at most MAX_TERMS terms are kept, earliest first.
+    terms with the same stems are merged; at most MAX_TERMS terms are kept, the first and the
+    last half.
     ``synonyms`` are groups of equivalent lowercase words or phrases. Never raises for any str.
     """
-    raw = _LOG_KEY_RE.sub(_blank, text[:MAX_QUERY_CHARS])
+    raw = _LOG_KEY_RE.sub(_blank, clip(text))
     index = (
         _DEFAULT_INDEX
         if synonyms is DEFAULT_SYNONYMS
@@ -605,8 +618,6 @@ def _merge(pending: list[_Pending]) -> tuple[Term, ...]:
             continue
         key = _key(own)
         if key not in texts:
-            if len(order) == MAX_TERMS:
-                continue
             order.append(key)
             texts[key] = item.text
             alternatives[key] = []
@@ -619,6 +630,11 @@ def _merge(pending: list[_Pending]) -> tuple[Term, ...]:
             if normalised and alternative_key not in seen[key]:
                 seen[key].add(alternative_key)
                 alternatives[key].append(normalised)
+    if len(order) > MAX_TERMS:
+        # A long paste: keep its first and its last terms. A log line names the problem
+        # first; a traceback ends with the exception, a Java trace with "Caused by".
+        head = MAX_TERMS // 2
+        order = order[:head] + order[len(order) - (MAX_TERMS - head) :]
     return tuple(Term(texts[key], tuple(alternatives[key])) for key in order)
 
 

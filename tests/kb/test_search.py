@@ -153,3 +153,18 @@ def test_search_runbooks_query_count_does_not_grow_with_results(search_corpus, d
 def test_search_suggestions_match_the_word_being_typed(search_corpus):
     assert [rb.slug for rb in search_suggestions("certif")][:1] == ["networking/tls-expiry"]
     assert search_suggestions("") == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "searched"),
+    [
+        ("rollbak", "rollback"),  # a word only a synonym group knows
+        ("certificate expried", "certificate expired"),  # swapped letters
+        ("couldn't renew certificate", "couldn't renew certificate"),  # a contraction
+        ("saml certificate", "saml certificate"),  # four letters: only swaps are fixed
+        ("containerd certificate", "containerd certificate"),  # a name: word + "d"
+        ("refused certificate", "refused certificate"),  # English, though no runbook has it
+    ],
+)
+def test_search_runbooks_corrects_slips_not_names(search_corpus, typed, searched):
+    assert search_runbooks(typed).searched == searched

@@ -251,8 +251,8 @@ def test_search_bad_parameters_fall_back_to_defaults(engineer_client, search_cor
 
 
 def test_search_says_when_a_long_paste_was_cut(engineer_client, search_corpus):
-    html = engineer_client.get("/search/", {"q": "disk " * 400}).content.decode()
-    assert "Only the first 1000 characters" in html
+    html = engineer_client.get("/search/", {"q": "disk " * 1000}).content.decode()
+    assert "its first and last 2,000 characters were searched" in html
 
 
 def test_search_header_suggestions_partial(engineer_client, search_corpus):
