@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
@@ -23,58 +24,68 @@ MAX_NOTES_CHARS = 20_000
 
 
 def index_incident(session: TriageSession, outcome: Outcome) -> None:
-    """(Re)index one finished session. Call inside the transaction that finishes it."""
-    steps = session.steps.filter(kind__in=[TriageStep.Kind.PATTERN, TriageStep.Kind.NOTE])
-    index_document(
-        kind=SearchDocument.Kind.INCIDENT,
-        ref=session.pk,
-        runbook_id=session.runbook_id,
-        text=_incident_text(session, outcome, steps.select_related("pattern")),
-    )
+    """Index one finished session, if it recorded anything worth finding again (a cause, a
+    fix, notes or an incident reference). Call inside the transaction that finishes it."""
+    steps = session.steps.filter(kind=TriageStep.Kind.NOTE)
+    text = _incident_text(session, outcome, steps)
+    if text is not None:
+        index_document(
+            kind=SearchDocument.Kind.INCIDENT,
+            ref=session.pk,
+            runbook_id=session.runbook_id,
+            text=text,
+        )
 
 
 def index_unindexed_incidents() -> int:
     """Index every finished session that has no search document (after a bulk load of
     history, which bypasses session_finish). Returns how many; 1,000 sessions per query."""
     indexed = SearchDocument.objects.filter(kind=SearchDocument.Kind.INCIDENT).values("ref")
-    pending = list(Outcome.objects.exclude(session__in=indexed).values_list("session", flat=True))
+    worth = (
+        Q(cause__isnull=False)
+        | Q(fix__isnull=False)
+        | ~Q(cause_text="")
+        | ~Q(fix_text="")
+        | ~Q(notes="")
+        | ~Q(session__incident_ref="")
+    )
+    unindexed = Outcome.objects.filter(worth).exclude(session__in=indexed)
+    pending = list(unindexed.values_list("session", flat=True))
     for start in range(0, len(pending), 1000):
         chunk = pending[start : start + 1000]
         outcomes = Outcome.objects.filter(session__in=chunk).select_related(
             "session", "cause", "fix"
         )
         steps: dict[int, list[TriageStep]] = {}
-        for step in TriageStep.objects.filter(
-            session__in=chunk, kind__in=[TriageStep.Kind.PATTERN, TriageStep.Kind.NOTE]
-        ).select_related("pattern"):
+        for step in TriageStep.objects.filter(session__in=chunk, kind=TriageStep.Kind.NOTE):
             steps.setdefault(step.session_id, []).append(step)
+        texts = [
+            (
+                o.session_id,
+                o.session.runbook_id,
+                _incident_text(o.session, o, steps.get(o.session_id, [])),
+            )
+            for o in outcomes
+        ]
         index_new_documents(
-            SearchDocument.Kind.INCIDENT,
-            [
-                (
-                    o.session_id,
-                    o.session.runbook_id,
-                    _incident_text(o.session, o, steps.get(o.session_id, [])),
-                )
-                for o in outcomes
-            ],
+            SearchDocument.Kind.INCIDENT, [row for row in texts if row[2] is not None]
         )
     return len(pending)
 
 
-def _incident_text(session: TriageSession, outcome: Outcome, steps) -> DocumentText:
-    patterns, notes = [], [outcome.notes]
-    for step in steps:
-        if step.pattern is not None:
-            patterns.append(step.pattern.observation)
-        if step.note:
-            notes.append(step.note)
+def _incident_text(session: TriageSession, outcome: Outcome, steps) -> DocumentText | None:
+    """What "how it was fixed last time" is found by: the incident reference and alert (A),
+    the confirmed cause (B), the fix (C), the outcome's and the steps' notes (D). None when
+    the session recorded none of cause, fix, notes or reference: nothing to show."""
+    notes = [outcome.notes, *(step.note for step in steps if step.note)]
     cause = outcome.cause.title if outcome.cause else outcome.cause_text
     fix = outcome.fix.text if outcome.fix else outcome.fix_text
+    if not (cause or fix or session.incident_ref or any(n.strip() for n in notes)):
+        return None
     return DocumentText(
         title=session.incident_ref,
         alerts=session.alert_source,
-        primary="\n".join([cause, *patterns]),
+        primary=cause,
         secondary=fix,
         other="\n".join(notes)[:MAX_NOTES_CHARS],
     )

@@ -81,3 +81,11 @@ def test_seen_alert_names_sync_backfills_alerts_that_opened_sessions(session):
     )
     seen_alert_names_sync()
     assert list(RunbookAlert.objects.values_list("name", "source")) == [("QuokkaDown", "seen")]
+
+
+def test_index_incident_skips_a_session_that_recorded_nothing(founding, engineer):
+    from triage.services import session_start
+
+    bare = session_start(runbook=founding, user=engineer)
+    finish(bare, engineer, resolution="abandoned")
+    assert not SearchDocument.objects.filter(kind="incident", ref=bare.pk).exists()
