@@ -393,6 +393,7 @@ class SearchSection(models.TextChoices):
     SIGNAL = "signal", "signal example"
     PIVOT = "pivot", "when this is not the issue"
     ALERT = "alert", "alert"
+    LINK = "link", "related runbook"
     SECTION = "section", "section"
 
 
@@ -487,6 +488,37 @@ class SearchSynonym(models.Model):
     def group(self) -> tuple[str, ...]:
         """The group's terms, lowercase and trimmed, empty entries dropped."""
         return tuple(t for t in (" ".join(t.lower().split()) for t in self.terms.split(",")) if t)
+
+    MAX_TERMS = 30
+    MAX_TERM_WORDS = 8
+
+    def clean(self) -> None:
+        """At least two distinct terms, each of at most eight words and not only function
+        words ("the, a" would make every runbook match "the")."""
+        from django.core.exceptions import ValidationError
+
+        from kb.search_query import is_stopword, words
+
+        terms = self.group()
+        if len(set(terms)) < 2:
+            raise ValidationError({"terms": "Give at least two different terms, comma-separated."})
+        if len(terms) > self.MAX_TERMS:
+            raise ValidationError({"terms": f"At most {self.MAX_TERMS} terms in one group."})
+        for term in terms:
+            found = words(term)
+            if not found:
+                raise ValidationError({"terms": f"“{term}” has no letters or digits."})
+            if len(found) > self.MAX_TERM_WORDS:
+                raise ValidationError(
+                    {"terms": f"“{term}” is too long: at most {self.MAX_TERM_WORDS} words."}
+                )
+            if all(is_stopword(w) for w in found):
+                raise ValidationError(
+                    {
+                        "terms": f"“{term}” has only common words like “the”: it would match "
+                        "everything."
+                    }
+                )
 
 
 class RunbookAlert(models.Model):

@@ -542,3 +542,20 @@ def markdown_inline_html(text: str) -> str:
     env: EnvType = {_DOC_ID: _doc_id(text or "")}
     tokens = md.parseInline(text or "", env)
     return _sanitise_rendered(_RENDERER.render(tokens, md.options, env), _INLINE_CLEANER).strip()
+
+
+def markdown_plain_text(text: str) -> str:
+    """Markdown source → the words a reader sees, on one line: link text without its URL,
+    code without fences or backticks, no emphasis or heading marks, raw HTML dropped. For
+    search snippets; the result is plain text (escape it). Linear in ``len(text)``."""
+    pieces: list[str] = []
+    for token in markdown_parser().parse(text):
+        if token.type in ("fence", "code_block"):
+            pieces.append(token.content)
+        elif token.type == "inline":
+            for child in token.children or ():
+                if child.type in ("text", "code_inline"):
+                    pieces.append(child.content)
+                elif child.type in ("softbreak", "hardbreak"):
+                    pieces.append(" ")
+    return " ".join(" ".join(pieces).split())

@@ -26,6 +26,7 @@ from kb.models import (
     SearchSection,
     SearchSynonym,
 )
+from kb.rendering import markdown_plain_text
 from kb.search_index import (
     MAX_RANKED,
     document_frequency,
@@ -111,6 +112,11 @@ class RunbookSearch:
     @property
     def corrected(self) -> bool:
         return self.searched != self.q
+
+    @property
+    def ignored(self) -> list[str]:
+        """The noise dropped from the query, each once, in typed order."""
+        return list(dict.fromkeys(self.query.dropped))
 
     @property
     def total(self) -> int:
@@ -261,7 +267,7 @@ def _results(runbooks: list[RunbookRow], query: ParsedQuery) -> list[RunbookResu
             RunbookResult(
                 runbook=rb,
                 section=SearchSection(section).label if section else "",
-                snippet=highlight(text, query) if text else SafeString(""),
+                snippet=highlight(markdown_plain_text(text), query) if text else SafeString(""),
                 alerts=alerts.get(rb.pk, []),
             )
         )

@@ -854,3 +854,8 @@ def is_english_word(word: str) -> bool:
     """Whether ``word`` (any case) is in the English word list: such a word is never taken
     for a typo, even when no runbook contains it ("refused", "save", "specify")."""
     return bool(word) and word.lower() in _english()
+
+
+def is_stopword(word: str) -> bool:
+    """Whether ``word`` (any case) is one of the function words queries drop."""
+    return word.lower() in _STOPWORDS

@@ -584,6 +584,7 @@ DOCUMENT_FIELD = {
     SearchSection.CHECK: "secondary",
     SearchSection.FIX: "secondary",
     SearchSection.PIVOT: "secondary",
+    SearchSection.LINK: "other",
     SearchSection.SECTION: "other",
 }
 
@@ -602,8 +603,8 @@ def search_pieces(parsed: ParsedRunbook, alerts: list[str]) -> list[tuple[str, s
     pieces += [(SearchSection.PIVOT, text) for text in parsed.not_the_issue_items]
     pieces += [(SearchSection.PIVOT, link.text) for link in parsed.pivots]
     pieces += [(SearchSection.SECTION, f"{s.title} — {s.body}") for s in parsed.extra_sections]
-    pieces += [(SearchSection.SECTION, link.text) for link in parsed.drill_paths]
-    pieces += [(SearchSection.SECTION, link.text) for link in parsed.connections]
+    pieces += [(SearchSection.LINK, link.text) for link in parsed.drill_paths]
+    pieces += [(SearchSection.LINK, link.text) for link in parsed.connections]
     pieces += [(SearchSection.SECTION, text) for text in parsed.open_questions]
     pieces += [(SearchSection.SECTION, text) for text in parsed.related_reading]
     return [(section, text) for section, text in pieces if text and text.strip()]

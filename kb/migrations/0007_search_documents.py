@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='searchentry',
             name='section',
-            field=models.CharField(choices=[('title', 'title'), ('symptom', 'symptom'), ('summary', 'summary'), ('pattern', 'quick diagnosis'), ('cause', 'likely cause'), ('check', 'first check'), ('fix', 'fix pattern'), ('signal', 'signal example'), ('pivot', 'when this is not the issue'), ('alert', 'alert'), ('section', 'section')], max_length=10),
+            field=models.CharField(choices=[('title', 'title'), ('symptom', 'symptom'), ('summary', 'summary'), ('pattern', 'quick diagnosis'), ('cause', 'likely cause'), ('check', 'first check'), ('fix', 'fix pattern'), ('signal', 'signal example'), ('pivot', 'when this is not the issue'), ('alert', 'alert'), ('link', 'related runbook'), ('section', 'section')], max_length=10),
         ),
         migrations.CreateModel(
             name='RunbookAlert',

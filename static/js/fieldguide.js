@@ -81,6 +81,30 @@
     }
   });
 
+  // Suggestions close when the focus or a click goes elsewhere (a tap below them on a
+  // phone must reach the page, not a suggestion left open).
+  function closeSuggestions() {
+    var list = document.getElementById("top-suggestions");
+    if (list) list.innerHTML = "";
+  }
+  document.addEventListener("focusout", function (event) {
+    var form = event.target.closest && event.target.closest(".topsearch");
+    if (!form) return;
+    setTimeout(function () {
+      if (!form.contains(document.activeElement)) closeSuggestions();
+    }, 0);
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest(".topsearch")) closeSuggestions();
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    // An answer that arrives after the box lost the focus is not shown.
+    var box = document.getElementById("top-q");
+    if (event.target.id === "top-suggestions" && box && !box.form.contains(document.activeElement)) {
+      closeSuggestions();
+    }
+  });
+
   function tick() {
     document.querySelectorAll("input[data-timer-since]").forEach(function (input) {
       if (input.dataset.touched) return;

@@ -30,3 +30,37 @@ def test_runbook_visit_record_refreshes_after_the_minute(engineer, samples):
     RunbookVisit.objects.record(user=engineer, runbook_id=runbook.pk)
     assert RunbookVisit.objects.get(user=engineer, runbook=runbook).visited_at > first
     assert RunbookVisit.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("terms", "message"),
+    [
+        (",,,, ,", "at least two"),
+        ("pods", "at least two"),
+        ("pods, pods", "at least two"),
+        ("the, a, pods", "only common words"),
+        ("pods, " + "word " * 9, "too long"),
+        ("pods, ---", "no letters"),
+    ],
+)
+def test_search_synonym_clean_refuses_groups_that_would_break_search(terms, message):
+    from django.core.exceptions import ValidationError
+
+    from kb.models import SearchSynonym
+
+    with pytest.raises(ValidationError, match=message):
+        SearchSynonym(terms=terms).clean()
+
+
+def test_search_synonym_clean_accepts_a_real_group():
+    from kb.models import SearchSynonym
+
+    SearchSynonym(terms="cert, certificate, TLS, x509").clean()
+
+
+def test_search_synonym_defaults_are_valid_groups():
+    from kb.models import SearchSynonym
+    from kb.search_query import DEFAULT_SYNONYMS
+
+    for group in DEFAULT_SYNONYMS:
+        SearchSynonym(terms=", ".join(group)).clean()

@@ -223,7 +223,7 @@ def test_search_empty_and_no_match_states(engineer_client, samples):
 def test_search_shows_correction_with_a_way_back(engineer_client, samples):
     html = engineer_client.get("/search/", {"q": "replicaton lag"}).content.decode()
     assert "Showing results for" in html and "<strong>replication lag</strong>" in html
-    assert 'href="?q=replicaton%20lag&amp;exact=1"' in html
+    assert 'href="?q=replicaton+lag&amp;exact=1"' in html
     html = engineer_client.get("/search/", {"q": "replicaton", "exact": "1"}).content.decode()
     assert "Showing results for" not in html and "No runbook matches" in html
 
@@ -309,3 +309,30 @@ def test_healthz_reports_503_when_database_is_down(client, monkeypatch):
 
 def test_groups_exist_after_migrations():
     assert set(Group.objects.values_list("name", flat=True)) >= {"engineer", "editor", "lead"}
+
+
+def test_search_links_carry_the_searched_text_not_the_raw_paste(engineer_client, search_corpus):
+    pasted = "pods " + "x" * 20_000
+    html = engineer_client.get("/search/", {"q": pasted}).content.decode()
+    assert "x" * 4000 not in html  # the facet and pager links repeat the clipped text only
+    assert len(html) < 60_000
+
+
+def test_search_lists_ignored_tokens_once(engineer_client, search_corpus):
+    uuid = "3f9a2c1e-1b2c-4d5e-8f90-123456789abc"
+    html = engineer_client.get("/search/", {"q": f"{uuid} {uuid} 10.0.0.1"}).content.decode()
+    assert html.count(f"<code>{uuid}</code>") == 1
+    assert "Every word of that looked like an id" in html
+
+
+def test_search_snippet_shows_text_not_markdown(engineer_client, search_corpus):
+    html = engineer_client.get("/search/", {"q": "openssl"}).content.decode()
+    snippet = html[html.index('class="hit"') :][:400]
+    assert "<mark>openssl</mark> s_client" in snippet and "`" not in snippet
+
+
+def test_search_partial_updates_the_page_title(engineer_client, search_corpus):
+    partial = engineer_client.get("/search/", {"q": "disk"}, **htmx("search-results"))
+    assert "<title>disk · Search · Fieldguide</title>" in partial.content.decode()
+    page = engineer_client.get("/search/", {"q": "disk"}).content.decode()
+    assert page.count("<title>") == 1
