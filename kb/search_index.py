@@ -355,14 +355,14 @@ def nearest_titles(text: str, limit: int = 5) -> list[Runbook]:
         return list(
             Runbook.objects.only("slug", "title", "category")
             .annotate(similarity=TrigramSimilarity("title", text))
-            .filter(similarity__gt=0.1)
+            .filter(similarity__gt=0.2)
             .order_by("-similarity", "title")[:limit]
         )
     from rapidfuzz import fuzz, process
 
     titles = dict(Runbook.objects.values_list("pk", "title")[:20_000])
     best = process.extract(
-        text, titles, scorer=fuzz.WRatio, processor=str.lower, score_cutoff=50, limit=limit
+        text, titles, scorer=fuzz.WRatio, processor=str.lower, score_cutoff=60, limit=limit
     )
     runbooks = Runbook.objects.only("slug", "title", "category").in_bulk([key for *_, key in best])
     return [runbooks[key] for *_, key in best if key in runbooks]

@@ -336,3 +336,8 @@ def test_search_partial_updates_the_page_title(engineer_client, search_corpus):
     assert "<title>disk · Search · Fieldguide</title>" in partial.content.decode()
     page = engineer_client.get("/search/", {"q": "disk"}).content.decode()
     assert page.count("<title>") == 1
+
+
+def test_search_page_past_the_last_shows_the_last(engineer_client, search_corpus):
+    html = engineer_client.get("/search/", {"q": "pods", "page": "99"}).content.decode()
+    assert "Debug: Pods Crash Looping" in html
