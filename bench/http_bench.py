@@ -135,7 +135,12 @@ function init(args)
   math.randomseed(os.time() + %(salt)d)
 end
 request = function()
-  return wrk.format("GET", "/search/?q=" .. queries[math.random(#queries)], headers)
+  -- A fresh timestamp, as a pasted log line carries: noise the parser drops, so the search
+  -- is the same but no cached result of an earlier request answers it.
+  local stamp = string.format("2025-03-%%02dT%%02d%%%%3A%%02d%%%%3A%%02d.%%03dZ+",
+    math.random(1, 28), math.random(0, 23), math.random(0, 59), math.random(0, 59),
+    math.random(0, 999))
+  return wrk.format("GET", "/search/?q=" .. stamp .. queries[math.random(#queries)], headers)
 end
 """
 # What on-call engineers paste or type, written against the generated runbooks' vocabulary
@@ -323,7 +328,7 @@ def main() -> int:
                 shown = {
                     "step": "POST /triage/<id>/step/ (check)",
                     "varied-search": "/search/?q=<two random words>&page=<1-3>",
-                    "pasted-search": f"/search/?q=<one of {len(PASTED_QUERIES)} pastes/typos>",
+                    "pasted-search": f"/search/?q=<timestamp> <one of {len(PASTED_QUERIES)}>",
                 }.get(special, url)
                 log(f"wrk {name}: {shown}")
                 stats = run_wrk(wrk, server.port, url, who, script, args)

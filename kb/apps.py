@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 def _index_unindexed_runbooks(sender, using: str = "default", **kwargs) -> None:
@@ -19,4 +19,11 @@ class KbConfig(AppConfig):
     verbose_name = "Knowledge base"
 
     def ready(self) -> None:
+        from kb.models import SearchSynonym
+        from kb.search import synonyms_changed
+
         post_migrate.connect(_index_unindexed_runbooks, sender=self)
+        for signal in (post_save, post_delete):
+            signal.connect(
+                synonyms_changed, sender=SearchSynonym, dispatch_uid=f"synonyms-{id(signal)}"
+            )

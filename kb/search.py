@@ -13,11 +13,14 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
+from django.db.models import Max
 from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
 from rapidfuzz.distance import Indel
 
+from kb.fragments import cached, fragment_key
 from kb.models import (
     Runbook,
     RunbookAlert,
@@ -38,14 +41,15 @@ from kb.search_index import (
 from kb.search_query import (
     ParsedQuery,
     clip,
+    fragment_count,
     highlight,
     is_english_word,
-    match_count,
     nearest_words,
     parse_query,
     stem,
     words,
 )
+from kb.selectors import kb_version
 
 PER_PAGE = 10
 SUGGESTIONS = 5
@@ -242,14 +246,14 @@ def _results(runbooks: list[RunbookRow], query: ParsedQuery) -> list[RunbookResu
     ids = [rb.pk for rb in runbooks]
     best: dict[int, tuple[int, str, str]] = {}
     entries = SearchEntry.objects.filter(runbook__in=ids).order_by("weight", "position")
-    terms = len(query.terms)
+    terms = len(query.terms)  # the most any section can hold
     for runbook_id, section, text in entries.values_list("runbook", "section", "text"):
         so_far = best.get(runbook_id, (0, "", ""))[0]
         if so_far == terms:
             continue  # an earlier (heavier) section already holds every term
         # The snippet shows the start of the match; the first few thousand characters
         # of a long section decide whether it is the one that matched best.
-        count = match_count(text[:MATCH_CHARS], query)
+        count = fragment_count(text[:MATCH_CHARS], query)
         if count > so_far:
             best[runbook_id] = (count, section, text)
     alerts: dict[int, list[str]] = {}
@@ -293,3 +297,33 @@ def search_suggestions(q: str) -> list[RunbookRow]:
     )
     runbooks = {row[0]: RunbookRow(*row) for row in rows}
     return [runbooks[r.ref] for r in ranked if r.ref in runbooks]
+
+
+SYNONYMS_VERSION_KEY = "search:synonyms-version"
+
+
+def synonyms_changed(**_signal) -> None:
+    """Bump the synonym version (connected to SearchSynonym saves and deletes), so cached
+    searches made with the old groups are not reused, in any worker sharing the cache."""
+    try:
+        cache.incr(SYNONYMS_VERSION_KEY)
+    except ValueError:
+        cache.set(SYNONYMS_VERSION_KEY, 1, None)
+
+
+def search_runbooks_cached(q: str, **params) -> RunbookSearch:
+    """``search_runbooks``, kept in this worker's memory under every version it was made
+    from: the newest runbook change, the newest indexed incident and the synonym groups'
+    version (kb.fragments). Two queries when cached."""
+    newest_incident = SearchDocument.objects.filter(kind=SearchDocument.Kind.INCIDENT).aggregate(
+        newest=Max("id")
+    )["newest"]
+    key = fragment_key(
+        "search",
+        kb_version(),
+        newest_incident,
+        cache.get(SYNONYMS_VERSION_KEY, 0),
+        clean(q),
+        sorted(params.items()),
+    )
+    return cached(key, lambda: search_runbooks(q, **params))

@@ -214,22 +214,42 @@ def _write_vocabulary(found: set[str]) -> None:
 
 
 def rank(
-    kind: str, query: ParsedQuery, *, limit: int = MAX_RANKED, prefix: str = ""
+    kind: str,
+    query: ParsedQuery,
+    *,
+    limit: int = MAX_RANKED,
+    prefix: str = "",
+    newest: int | None = None,
 ) -> list[Ranked]:
     """The documents of one kind matching any term of ``query``, best first, at most
     ``limit``. Ties go to the older document. Empty for an empty query.
 
     ``prefix``: a word being typed, which also matches the words it begins (type-ahead);
-    ignored unless it is letters and digits only."""
+    ignored unless it is letters and digits only. ``newest``: only the newest this many
+    documents of the kind are ranked, and on PostgreSQL with one ``ts_rank`` over all terms
+    instead of per-term BM25 weights — a bounded, cheaper ranking for a secondary list (past
+    incidents) whose size grows with the history."""
     prefix = prefix.lower() if prefix.isalnum() and len(prefix) <= 40 else ""
     if query.is_empty and not prefix:
         return []
+    since = _newest_id_floor(kind, newest) if newest else 0
     if connection.vendor == "postgresql":
+        if newest:
+            return _rank_postgresql_simple(kind, query, limit, since)
         return _rank_postgresql(kind, query, limit, prefix)
-    return _rank_sqlite(kind, query, limit, prefix)
+    return _rank_sqlite(kind, query, limit, prefix, since)
 
 
-def _rank_sqlite(kind: str, query: ParsedQuery, limit: int, prefix: str) -> list[Ranked]:
+def _newest_id_floor(kind: str, newest: int) -> int:
+    """The smallest id among the newest ``newest`` documents of ``kind`` (0 if fewer)."""
+    ids = SearchDocument.objects.filter(kind=kind).order_by("-id").values_list("id", flat=True)
+    floor = list(ids[newest - 1 : newest])
+    return floor[0] if floor else 0
+
+
+def _rank_sqlite(
+    kind: str, query: ParsedQuery, limit: int, prefix: str, since: int = 0
+) -> list[Ranked]:
     expression = fts5_match(query)
     if prefix:
         expression = f'{expression} OR "{prefix}"*' if expression else f'"{prefix}"*'
@@ -241,10 +261,25 @@ def _rank_sqlite(kind: str, query: ParsedQuery, limit: int, prefix: str) -> list
         cursor.execute(
             f"SELECT d.id, d.ref, d.runbook_id, -bm25({table}, {weights}) AS score "  # noqa: S608
             f"FROM {table} JOIN kb_searchdocument d ON d.id = {table}.rowid "
-            f"WHERE {table} MATCH %s ORDER BY score DESC, d.id LIMIT %s",
-            [expression, limit],
+            f"WHERE {table} MATCH %s AND {table}.rowid >= %s "
+            "ORDER BY score DESC, d.id LIMIT %s",
+            [expression, since, limit],
         )
         return [Ranked(*row) for row in cursor.fetchall()]
+
+
+def _rank_postgresql_simple(kind: str, query: ParsedQuery, limit: int, since: int) -> list[Ranked]:
+    terms = _pg_term_queries(query)
+    if not terms:
+        return []
+    whole = reduce(or_, terms)
+    rows = (
+        SearchDocument.objects.filter(kind=kind, pk__gte=since, vector=whole)
+        .annotate(score=SearchRank(F("vector"), whole, weights=PG_WEIGHTS, normalization=Value(1)))
+        .order_by("-score", "id")
+        .values_list("id", "ref", "runbook_id", "score")[:limit]
+    )
+    return [Ranked(*row) for row in rows]
 
 
 def _pg_term_queries(query: ParsedQuery) -> list[SearchQuery]:

@@ -778,6 +778,27 @@ def match_count(text: str, query: ParsedQuery) -> int:
     )
 
 
+def fragment_count(text: str, query: ParsedQuery) -> int:
+    """A quick ``match_count``: terms one of whose alternatives' first stem (three letters
+    or more) occurs in ``text`` as a substring, case-insensitively. No tokenizing: to rank
+    the many sections of a results page; may count a stem inside a longer word."""
+    lowered = text.lower()
+    return sum(
+        1
+        for fragments in _term_fragments(query)
+        if any(fragment in lowered for fragment in fragments)
+    )
+
+
+@lru_cache(maxsize=64)
+def _term_fragments(query: ParsedQuery) -> tuple[frozenset[str], ...]:
+    return tuple(
+        fragments
+        for alternatives in _term_stems(query)
+        if (fragments := _fragments((alternatives,)))
+    )
+
+
 @lru_cache(maxsize=64)
 def _term_stems(query: ParsedQuery) -> tuple[tuple[tuple[str, ...], ...], ...]:
     """Per term, per alternative: the stems of its content words."""

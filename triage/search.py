@@ -21,6 +21,9 @@ from kb.search_query import ParsedQuery, highlight, match_count
 from triage.models import Outcome, TriageSession, TriageStep
 
 MAX_NOTES_CHARS = 20_000
+# Past incidents come from the newest 5,000 indexed sessions: what was fixed recently, at a
+# cost that does not grow with the history.
+RECENT_INCIDENTS = 5_000
 
 
 def index_incident(session: TriageSession, outcome: Outcome) -> None:
@@ -106,8 +109,9 @@ class PastIncident:
 
 
 def past_incidents(query: ParsedQuery, limit: int = 5) -> list[PastIncident]:
-    """The finished sessions best matching ``query``, best first (three queries)."""
-    ranked = rank(SearchDocument.Kind.INCIDENT, query, limit=limit)
+    """The finished sessions best matching ``query`` among the newest RECENT_INCIDENTS,
+    best first (three queries)."""
+    ranked = rank(SearchDocument.Kind.INCIDENT, query, limit=limit, newest=RECENT_INCIDENTS)
     if not ranked:
         return []
     sessions = (

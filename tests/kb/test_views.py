@@ -341,3 +341,12 @@ def test_search_partial_updates_the_page_title(engineer_client, search_corpus):
 def test_search_page_past_the_last_shows_the_last(engineer_client, search_corpus):
     html = engineer_client.get("/search/", {"q": "pods", "page": "99"}).content.decode()
     assert "Debug: Pods Crash Looping" in html
+
+
+def test_search_cached_result_follows_synonym_edits(engineer_client, search_corpus):
+    from kb.models import SearchSynonym
+
+    assert "No runbook matches" in engineer_client.get("/search/?q=handshake").content.decode()
+    SearchSynonym.objects.create(terms="handshake, x509")
+    html = engineer_client.get("/search/?q=handshake").content.decode()
+    assert "Debug: TLS Certificate Expired" in html
