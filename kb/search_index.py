@@ -11,9 +11,11 @@ session it describes or not at all. ``rank`` scores one kind of document for a p
   term, ``ts_rank`` (which saturates with repeated occurrences and, with normalization 1,
   divides by the log of the document's length) multiplied by the term's BM25 inverse
   document frequency, ``ln(1 + (N - df + 0.5) / (df + 0.5))`` (Robertson & Zaragoza, "The
-  Probabilistic Relevance Framework: BM25 and Beyond", 2009, eq. 3.3). Document frequencies
-  come from the same GIN index in one query. Terms are combined with OR: a document needs
-  only one of them to be ranked.
+  Probabilistic Relevance Framework: BM25 and Beyond", 2009, eq. 3.3). The kind's size and
+  the terms' document frequencies come from one statement, the scores from a second; both
+  read the kind's own partial GIN index (the term queries sit in a MATERIALIZED CTE so the
+  planner does not scan the table), and the vector is stored inside its row (no TOAST
+  fetch per ``@@``). Terms are combined with OR: a document needs only one of them.
 
 Term weights are the same on both: title and alert names A (1.0), symptom, patterns, causes
 and signal examples B (0.4), checks, fixes and pivots C (0.2), everything else D (0.1).
@@ -27,11 +29,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import reduce
-from operator import add, or_
+from operator import or_
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Count, F, FloatField, Q, Value
+from django.db.models import F, Value
 
 from kb.models import Runbook, SearchDocument, SearchWord
 from kb.search_query import ParsedQuery, fts5_match, index_text, stem, words
@@ -298,36 +300,70 @@ def _pg_term_queries(query: ParsedQuery) -> list[SearchQuery]:
     return terms
 
 
+def _pg_or(alternatives: Iterable[str], params: list) -> str:
+    """SQL for the tsquery OR of ``alternatives`` (several words make a phrase); their
+    values are appended to ``params``."""
+    parts = []
+    for alternative in alternatives:
+        function = "phraseto_tsquery" if " " in alternative else "plainto_tsquery"
+        parts.append(f"{function}('{PG_CONFIG}', %s)")
+        params.append(alternative)
+    return " || ".join(parts)
+
+
 def _rank_postgresql(kind: str, query: ParsedQuery, limit: int, prefix: str) -> list[Ranked]:
-    terms = _pg_term_queries(query)
+    """Per-term ``ts_rank`` × BM25 idf in two statements: the kind's size and each term's
+    document frequency, then the scores.
+
+    The term queries come from a MATERIALIZED CTE, so the planner does not see (and
+    overestimate) how many documents a long OR matches: it reads the kind's partial GIN
+    index instead of scanning the table and testing every document of both kinds. A
+    document is read when it holds one of the distinct single words (answered by the GIN
+    index alone, no positions) or one of the distinct phrases: the same documents as the
+    OR of all terms, without testing each repeated synonym and phrase on each of them."""
+    params: list = []
+    terms = [_pg_or(term.alternatives, params) for term in query.terms if term.alternatives]
     if prefix:
         # Letters and digits only (checked by rank), so the raw tsquery cannot be malformed.
-        terms.append(SearchQuery(f"{prefix}:*", config=PG_CONFIG, search_type="raw"))
+        terms.append(f"to_tsquery('{PG_CONFIG}', %s)")
+        params.append(f"{prefix}:*")
     if not terms:
         return []
-    documents = SearchDocument.objects.filter(kind=kind)
-    matching = documents.filter(vector=reduce(or_, terms))
-    counts = matching.aggregate(
-        **{f"t{i}": Count("id", filter=Q(vector=term)) for i, term in enumerate(terms)}
+    columns = [f"{sql} AS t{i}" for i, sql in enumerate(terms)]
+    match = [f"d.vector @@ q.t{len(terms) - 1}"] if prefix else []
+    alternatives = list(dict.fromkeys(a for term in query.terms for a in term.alternatives))
+    for name, chosen in (
+        ("single", [a for a in alternatives if " " not in a]),
+        ("phrases", [a for a in alternatives if " " in a]),
+    ):
+        if chosen:
+            columns.append(f"{_pg_or(chosen, params)} AS {name}")
+            match.append(f"d.vector @@ q.{name}")
+    with_q = f"WITH q AS MATERIALIZED (SELECT {', '.join(columns)}) "
+    where = f"d.kind = %s AND ({' OR '.join(match)})"
+    frequencies = ", ".join(
+        f"count(*) FILTER (WHERE d.vector @@ q.t{i})" for i in range(len(terms))
     )
-    total = documents.count()
-    parts = []
-    for i, term in enumerate(terms):
-        df = counts[f"t{i}"]
-        if df:
-            idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
-            parts.append(
-                Value(idf, output_field=FloatField())
-                * SearchRank(F("vector"), term, weights=PG_WEIGHTS, normalization=Value(1))
-            )
-    if not parts:
-        return []
-    rows = (
-        matching.annotate(score=reduce(add, parts))
-        .order_by("-score", "id")
-        .values_list("id", "ref", "runbook_id", "score")[:limit]
-    )
-    return [Ranked(*row) for row in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            with_q + "SELECT (SELECT count(*) FROM kb_searchdocument WHERE kind = %s), "  # noqa: S608
+            f"{frequencies} FROM kb_searchdocument d, q WHERE {where}",
+            [*params, kind, kind],
+        )
+        total, *counts = cursor.fetchone()
+        parts, idfs = [], []
+        for i, df in enumerate(counts):
+            if df:
+                parts.append(f"%s * ts_rank(%s::float4[], d.vector, q.t{i}, 1)")
+                idfs += [math.log(1 + (total - df + 0.5) / (df + 0.5)), PG_WEIGHTS]
+        if not parts:
+            return []
+        cursor.execute(
+            with_q + f"SELECT d.id, d.ref, d.runbook_id, {' + '.join(parts)} AS score "  # noqa: S608
+            f"FROM kb_searchdocument d, q WHERE {where} ORDER BY score DESC, d.id LIMIT %s",
+            [*params, *idfs, kind, limit],
+        )
+        return [Ranked(*row) for row in cursor.fetchall()]
 
 
 def document_frequency(kind: str, alternative: str) -> int:

@@ -84,7 +84,17 @@ def create_indexes(apps, schema_editor):
     run = schema_editor.execute
     if schema_editor.connection.vendor == "postgresql":
         run("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        run("CREATE INDEX kb_searchdocument_vector_gin ON kb_searchdocument USING gin (vector)")
+        # A runbook's row (its text and a ~2.5 kB tsvector) is over the 2 kB TOAST threshold:
+        # stored out of line, the vector would be fetched again for every @@ and ts_rank.
+        # Rows up to a page keep it inline (larger ones move their text columns out first).
+        run("ALTER TABLE kb_searchdocument SET (toast_tuple_target = 8160)")
+        run("ALTER TABLE kb_searchdocument ALTER COLUMN vector SET STORAGE MAIN")
+        # One index per kind: a search of runbooks never reads past incidents, and back.
+        for kind in FTS_KINDS:
+            run(
+                f"CREATE INDEX kb_searchdocument_{kind}_vector ON kb_searchdocument "
+                f"USING gin (vector) WHERE kind = '{kind}'"
+            )
         run("CREATE INDEX kb_searchword_word_trgm ON kb_searchword USING gin (word gin_trgm_ops)")
     elif schema_editor.connection.vendor == "sqlite":
         for kind in FTS_KINDS:
@@ -102,7 +112,8 @@ def create_indexes(apps, schema_editor):
 def drop_indexes(apps, schema_editor):
     run = schema_editor.execute
     if schema_editor.connection.vendor == "postgresql":
-        run("DROP INDEX IF EXISTS kb_searchdocument_vector_gin")
+        for kind in FTS_KINDS:
+            run(f"DROP INDEX IF EXISTS kb_searchdocument_{kind}_vector")
         run("DROP INDEX IF EXISTS kb_searchword_word_trgm")
     elif schema_editor.connection.vendor == "sqlite":
         for kind in FTS_KINDS:
