@@ -28,13 +28,13 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import reduce
-from operator import or_
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.core.cache import caches
 from django.db import connection
-from django.db.models import F, Value
+from django.db.models import Max
 
+from kb.fragments import FRAGMENT_SECONDS, cached, fragment_key
 from kb.models import Runbook, SearchDocument, SearchWord
 from kb.search_query import ParsedQuery, fts5_match, index_text, stem, words
 
@@ -222,6 +222,7 @@ def rank(
     limit: int = MAX_RANKED,
     prefix: str = "",
     newest: int | None = None,
+    version: object = None,
 ) -> list[Ranked]:
     """The documents of one kind matching any term of ``query``, best first, at most
     ``limit``. Ties go to the older document. Empty for an empty query.
@@ -230,23 +231,37 @@ def rank(
     ignored unless it is letters and digits only. ``newest``: only the newest this many
     documents of the kind are ranked, and on PostgreSQL with one ``ts_rank`` over all terms
     instead of per-term BM25 weights — a bounded, cheaper ranking for a secondary list (past
-    incidents) whose size grows with the history."""
+    incidents) whose size grows with the history.
+
+    ``version``: anything that changes whenever documents of the kind change (for runbooks,
+    kb.selectors.kb_version). Given, PostgreSQL's document frequencies and the kind's size
+    are kept in this process's cache under it, so a query whose terms were ranked before
+    costs one statement instead of two."""
     prefix = prefix.lower() if prefix.isalnum() and len(prefix) <= 40 else ""
     if query.is_empty and not prefix:
         return []
-    since = _newest_id_floor(kind, newest) if newest else 0
+    since = newest_floor(kind, newest) if newest else 0
     if connection.vendor == "postgresql":
         if newest:
             return _rank_postgresql_simple(kind, query, limit, since)
-        return _rank_postgresql(kind, query, limit, prefix)
+        return _rank_postgresql(kind, query, limit, prefix, version)
     return _rank_sqlite(kind, query, limit, prefix, since)
 
 
-def _newest_id_floor(kind: str, newest: int) -> int:
-    """The smallest id among the newest ``newest`` documents of ``kind`` (0 if fewer)."""
-    ids = SearchDocument.objects.filter(kind=kind).order_by("-id").values_list("id", flat=True)
-    floor = list(ids[newest - 1 : newest])
-    return floor[0] if floor else 0
+def newest_floor(kind: str, newest: int) -> int:
+    """The smallest id among the newest ``newest`` documents of ``kind`` (0 when there are
+    fewer). Kept in this process's cache under the kind's newest id, as finding it walks
+    ``newest`` index entries: one index read when cached."""
+    documents = SearchDocument.objects.filter(kind=kind)
+    top = documents.aggregate(top=Max("id"))["top"]
+    if top is None:
+        return 0
+
+    def read() -> int:
+        floor = list(documents.order_by("-id").values_list("id", flat=True)[newest - 1 : newest])
+        return floor[0] if floor else 0
+
+    return cached(fragment_key("search-floor", kind, newest, top), read)
 
 
 def _rank_sqlite(
@@ -271,33 +286,22 @@ def _rank_sqlite(
 
 
 def _rank_postgresql_simple(kind: str, query: ParsedQuery, limit: int, since: int) -> list[Ranked]:
-    terms = _pg_term_queries(query)
-    if not terms:
+    """One ``ts_rank`` over the OR of every alternative, among documents from ``since`` on.
+    Raw SQL: compiling the equivalent ORM expression costs more than running it."""
+    alternatives = list(dict.fromkeys(a for term in query.terms for a in term.alternatives))
+    if not alternatives:
         return []
-    whole = reduce(or_, terms)
-    rows = (
-        SearchDocument.objects.filter(kind=kind, pk__gte=since, vector=whole)
-        .annotate(score=SearchRank(F("vector"), whole, weights=PG_WEIGHTS, normalization=Value(1)))
-        .order_by("-score", "id")
-        .values_list("id", "ref", "runbook_id", "score")[:limit]
-    )
-    return [Ranked(*row) for row in rows]
-
-
-def _pg_term_queries(query: ParsedQuery) -> list[SearchQuery]:
-    terms = []
-    for term in query.terms:
-        alternatives = [
-            SearchQuery(
-                alternative,
-                config=PG_CONFIG,
-                search_type="phrase" if " " in alternative else "plain",
-            )
-            for alternative in term.alternatives
-        ]
-        if alternatives:
-            terms.append(reduce(or_, alternatives))
-    return terms
+    values: list = []
+    # Inline (not in a CTE), so the planner can combine the GIN index with the id range.
+    match = _pg_or(alternatives, values)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, ref, runbook_id, ts_rank(%s::float4[], vector, {match}, 1) AS score "  # noqa: S608
+            f"FROM kb_searchdocument WHERE kind = %s AND id >= %s AND vector @@ ({match}) "
+            "ORDER BY score DESC, id LIMIT %s",
+            [PG_WEIGHTS, *values, kind, since, *values, limit],
+        )
+        return [Ranked(*row) for row in cursor.fetchall()]
 
 
 def _pg_or(alternatives: Iterable[str], params: list) -> str:
@@ -311,7 +315,9 @@ def _pg_or(alternatives: Iterable[str], params: list) -> str:
     return " || ".join(parts)
 
 
-def _rank_postgresql(kind: str, query: ParsedQuery, limit: int, prefix: str) -> list[Ranked]:
+def _rank_postgresql(
+    kind: str, query: ParsedQuery, limit: int, prefix: str, version: object = None
+) -> list[Ranked]:
     """Per-term ``ts_rank`` × BM25 idf in two statements: the kind's size and each term's
     document frequency, then the scores.
 
@@ -323,10 +329,12 @@ def _rank_postgresql(kind: str, query: ParsedQuery, limit: int, prefix: str) -> 
     OR of all terms, without testing each repeated synonym and phrase on each of them."""
     params: list = []
     terms = [_pg_or(term.alternatives, params) for term in query.terms if term.alternatives]
+    names = [tuple(term.alternatives) for term in query.terms if term.alternatives]
     if prefix:
         # Letters and digits only (checked by rank), so the raw tsquery cannot be malformed.
         terms.append(f"to_tsquery('{PG_CONFIG}', %s)")
         params.append(f"{prefix}:*")
+        names.append((f"{prefix}:*",))
     if not terms:
         return []
     columns = [f"{sql} AS t{i}" for i, sql in enumerate(terms)]
@@ -344,13 +352,21 @@ def _rank_postgresql(kind: str, query: ParsedQuery, limit: int, prefix: str) -> 
     frequencies = ", ".join(
         f"count(*) FILTER (WHERE d.vector @@ q.t{i})" for i in range(len(terms))
     )
+    keys = [fragment_key("search-df", kind, version, name) for name in ["", *names]]
+    known = caches["local"].get_many(keys) if version is not None else {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            with_q + "SELECT (SELECT count(*) FROM kb_searchdocument WHERE kind = %s), "  # noqa: S608
-            f"{frequencies} FROM kb_searchdocument d, q WHERE {where}",
-            [*params, kind, kind],
-        )
-        total, *counts = cursor.fetchone()
+        if len(known) == len(keys):
+            total, *counts = (known[key] for key in keys)
+        else:
+            cursor.execute(
+                with_q + "SELECT (SELECT count(*) FROM kb_searchdocument WHERE kind = %s), "  # noqa: S608
+                f"{frequencies} FROM kb_searchdocument d, q WHERE {where}",
+                [*params, kind, kind],
+            )
+            total, *counts = cursor.fetchone()
+            if version is not None:
+                found = dict(zip(keys, [total, *counts], strict=True))
+                caches["local"].set_many(found, FRAGMENT_SECONDS)
         parts, idfs = [], []
         for i, df in enumerate(counts):
             if df:
@@ -366,8 +382,12 @@ def _rank_postgresql(kind: str, query: ParsedQuery, limit: int, prefix: str) -> 
         return [Ranked(*row) for row in cursor.fetchall()]
 
 
-def document_frequency(kind: str, alternative: str) -> int:
-    """How many documents of ``kind`` contain ``alternative`` (a word or phrase)."""
+def document_frequency(kind: str, alternative: str, *, version: object = None) -> int:
+    """How many documents of ``kind`` contain ``alternative`` (a word or phrase). Given a
+    ``version`` (as for ``rank``), kept in this process's cache under it."""
+    if version is not None:
+        key = fragment_key("search-df", kind, version, (alternative,))
+        return cached(key, lambda: document_frequency(kind, alternative))
     if connection.vendor == "postgresql":
         search_type = "phrase" if " " in alternative else "plain"
         wanted = SearchQuery(alternative, config=PG_CONFIG, search_type=search_type)

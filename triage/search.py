@@ -114,28 +114,38 @@ def past_incidents(query: ParsedQuery, limit: int = 5) -> list[PastIncident]:
     ranked = rank(SearchDocument.Kind.INCIDENT, query, limit=limit, newest=RECENT_INCIDENTS)
     if not ranked:
         return []
-    sessions = (
-        TriageSession.objects.filter(pk__in=[r.ref for r in ranked])
-        .select_related("runbook", "outcome__cause", "outcome__fix")
-        .in_bulk()
+    # Values, not model instances: five sessions with their runbook, outcome, cause and fix
+    # as objects cost more than ranking them.
+    rows = Outcome.objects.filter(session__in=[r.ref for r in ranked]).values_list(
+        "session_id",
+        "session__incident_ref",
+        "session__ended_at",
+        "session__runbook__title",
+        "resolution",
+        "cause__title",
+        "cause_text",
+        "fix__text",
+        "fix_text",
+        "notes",
     )
+    outcomes = {row[0]: row for row in rows}
+    resolutions = dict(Outcome.Resolution.choices)
     found = []
     for row in ranked:
-        session = sessions.get(row.ref)
-        outcome = getattr(session, "outcome", None) if session else None
-        if outcome is None:
+        if row.ref not in outcomes:
             continue
-        cause = outcome.cause.title if outcome.cause else outcome.cause_text
-        fix = outcome.fix.text if outcome.fix else outcome.fix_text
-        texts = [cause, fix, outcome.notes, session.incident_ref]
-        best = max(texts, key=lambda text: match_count(text, query))
+        pk, ref, ended_at, runbook_title, resolution, cause, cause_text, fix, fix_text, notes = (
+            outcomes[row.ref]
+        )
+        cause, fix = cause or cause_text, fix or fix_text
+        best = max([cause, fix, notes, ref], key=lambda text: match_count(text, query))
         found.append(
             PastIncident(
-                url=reverse("triage_session", args=[session.pk]),
-                label=" · ".join(filter(None, [f"#{session.pk}", session.incident_ref])),
-                runbook_title=session.runbook.title,
-                ended_at=session.ended_at,
-                resolution=outcome.get_resolution_display(),
+                url=reverse("triage_session", args=[pk]),
+                label=" · ".join(filter(None, [f"#{pk}", ref])),
+                runbook_title=runbook_title,
+                ended_at=ended_at,
+                resolution=resolutions.get(resolution, resolution),
                 cause=cause,
                 fix=fix,
                 snippet=highlight(best, query),

@@ -104,3 +104,41 @@ def test_front_matter_alerts_survive_a_reimport(search_corpus):
     assert list(runbook.alert_names.values_list("name", "source")) == [
         ("KubePodCrashLooping", "front_matter")
     ]
+
+
+def test_rank_with_version_reuses_document_frequencies(search_corpus):
+    from django.test.utils import CaptureQueriesContext
+
+    query = parse_query("certificate expired disk")
+    plain = rank(SearchDocument.Kind.RUNBOOK, query)
+
+    def counted(version):
+        with CaptureQueriesContext(connection) as ctx:
+            ranked = rank(SearchDocument.Kind.RUNBOOK, query, version=version)
+        return ranked, len(ctx)
+
+    first, first_queries = counted("v1")
+    again, again_queries = counted("v1")
+    changed, changed_queries = counted("v2")
+    assert first == again == changed == plain
+    if connection.vendor == "postgresql":
+        assert (first_queries, again_queries, changed_queries) == (2, 1, 2)
+    else:  # FTS5's bm25() keeps its own statistics: one statement either way
+        assert (first_queries, again_queries, changed_queries) == (1, 1, 1)
+
+
+def test_rank_newest_ranks_only_the_newest_documents(search_corpus):
+    query = parse_query("certificate pods disk release address")
+    every = rank(SearchDocument.Kind.RUNBOOK, query, newest=100)
+    newest_ids = sorted(SearchDocument.objects.filter(kind="runbook").values_list("id", flat=True))
+    two = rank(SearchDocument.Kind.RUNBOOK, query, newest=2)
+    assert {r.document_id for r in every} == set(newest_ids)
+    assert {r.document_id for r in two} == set(newest_ids[-2:])
+
+
+def test_document_frequency_with_version_is_read_once(search_corpus):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        counts = [document_frequency("runbook", "certificate", version="v1") for _ in range(3)]
+    assert counts == [1, 1, 1] and len(ctx) == 1
