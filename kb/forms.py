@@ -25,6 +25,7 @@ class SearchForm(forms.Form):
     exact = forms.BooleanField(required=False)
 
     DEFAULTS = {"q": "", "category": "", "tag": "", "page": 1, "exact": False}
+    truncated = False  # set by clean_q
 
     def clean_q(self) -> str:
         # A long paste is searched by its start and its end, and the page says so.

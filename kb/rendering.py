@@ -544,10 +544,12 @@ def markdown_inline_html(text: str) -> str:
     return _sanitise_rendered(_RENDERER.render(tokens, md.options, env), _INLINE_CLEANER).strip()
 
 
+@lru_cache(maxsize=2_000)
 def markdown_plain_text(text: str) -> str:
     """Markdown source → the words a reader sees, on one line: link text without its URL,
     code without fences or backticks, no emphasis or heading marks, raw HTML dropped. For
-    search snippets; the result is plain text (escape it). Linear in ``len(text)``."""
+    search snippets (a runbook's best-matching section recurs across searches, hence the
+    cache); the result is plain text (escape it). Linear in ``len(text)``."""
     pieces: list[str] = []
     for token in markdown_parser().parse(text):
         if token.type in ("fence", "code_block"):

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db.models import Max
+from django.db import connection
+from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 from django.utils.safestring import SafeString
 from rapidfuzz.distance import Indel
 
-from kb.fragments import cached, fragment_key
+from kb.fragments import cached, cached_html, fragment_key
 from kb.models import (
     Runbook,
     RunbookAlert,
@@ -49,9 +51,9 @@ from kb.search_query import (
     stem,
     words,
 )
-from kb.selectors import kb_version
 
 PER_PAGE = 10
+MAX_FACETS = 12
 SUGGESTIONS = 5
 MATCH_CHARS = 4000
 # Only so many unknown words are looked up for a correction: each costs a vocabulary query.
@@ -90,6 +92,7 @@ class Facet:
     value: str
     count: int
     selected: bool
+    url: str  # this search with the facet toggled, first page
 
 
 @dataclass
@@ -106,6 +109,9 @@ class RunbookSearch:
     q: str
     searched: str
     query: ParsedQuery
+    category: str = ""
+    tag: str = ""
+    exact: bool = False
     page: Page | None = None
     results: list[RunbookResult] = field(default_factory=list)
     categories: list[Facet] = field(default_factory=list)
@@ -126,6 +132,38 @@ class RunbookSearch:
     def total(self) -> int:
         return self.page.paginator.count if self.page else 0
 
+    def url(self, **changes: str | int) -> str:
+        """``?query`` of this search with ``changes`` (an empty value drops a parameter),
+        on its first page unless ``page`` is given."""
+        params = {
+            "q": self.q,
+            "category": self.category,
+            "tag": self.tag,
+            "exact": "1" if self.exact else "",
+            **changes,
+        }
+        return "?" + urlencode({k: v for k, v in params.items() if v})
+
+    @property
+    def corrected_url(self) -> str:
+        return self.url(q=self.searched, exact="")
+
+    @property
+    def as_typed_url(self) -> str:
+        return self.url(exact="1")
+
+    @property
+    def unfiltered_url(self) -> str:
+        return self.url(category="", tag="")
+
+    @property
+    def previous_url(self) -> str:
+        return self.url(page=self.page.previous_page_number()) if self.page.has_previous() else ""
+
+    @property
+    def next_url(self) -> str:
+        return self.url(page=self.page.next_page_number()) if self.page.has_next() else ""
+
 
 def clean(q: str) -> str:
     """``q`` clipped to MAX_QUERY_CHARS (kb.search_query.clip), NUL (which PostgreSQL
@@ -134,40 +172,50 @@ def clean(q: str) -> str:
 
 
 def synonym_groups() -> list[tuple[str, ...]]:
-    """The enabled synonym groups (admin-editable), one query."""
-    return [
-        group
-        for group in (s.group() for s in SearchSynonym.objects.filter(enabled=True))
-        if len(group) > 1
-    ]
+    """The enabled synonym groups (admin-editable): one cache read, and one query when they
+    changed (``synonyms_changed``) or this process has not read them for FRAGMENT_SECONDS."""
+
+    def read() -> list[tuple[str, ...]]:
+        return [
+            group
+            for group in (s.group() for s in SearchSynonym.objects.filter(enabled=True))
+            if len(group) > 1
+        ]
+
+    return cached(fragment_key("search-synonyms", cache.get(SYNONYMS_VERSION_KEY, 0)), read)
 
 
-def understood(q: str, *, exact: bool = False) -> tuple[str, ParsedQuery]:
+def understood(q: str, *, exact: bool = False, version: object = None) -> tuple[str, ParsedQuery]:
     """(text searched, its parsed query): ``q`` with each misspelt word replaced by the
     closest word of the index or of a synonym group, unless ``exact``. A word counts as
-    misspelt when no runbook contains it (nor a synonym of it) and it is not English."""
+    misspelt when no runbook contains it (nor a synonym of it) and it is not English.
+    ``version``: the runbooks' version, under which document frequencies (the tie-break
+    between equally near words) may be cached."""
     synonyms = synonym_groups()
     query = parse_query(q, synonyms=synonyms)
     if exact or query.is_empty:
         return q, query
-    known = known_stems(query.stems())
     group_words = {w for group in synonyms for w in group if w.isalpha()}
+    unknown = [
+        term
+        for term in query.terms
+        if (word := term.text.lower()).isalpha()
+        and len(word) >= 4
+        and word not in group_words
+        and not is_english_word(word)
+        # A word plus one letter is a name ("systemd", "containerd"), not a slip.
+        and not is_english_word(word[:-1])
+    ]
+    known = known_stems(query.stems()) if unknown else set()
     replacements: dict[str, str] = {}
-    for term in query.terms:
+    for term in unknown:
         word = term.text.lower()
-        if (
-            len(replacements) >= MAX_CORRECTIONS
-            or not word.isalpha()
-            or len(word) < 4
-            or word in group_words
-            or is_english_word(word)
-            # A word plus one letter is a name ("systemd", "containerd"), not a slip.
-            or is_english_word(word[:-1])
-            or any(stem(w) in known for alt in term.alternatives for w in words(alt))
+        if len(replacements) >= MAX_CORRECTIONS or any(
+            stem(w) in known for alt in term.alternatives for w in words(alt)
         ):
             continue
         candidates = [w for w in group_words if abs(len(w) - len(word)) <= 2]
-        correction = _correction(word, candidates + spelling_candidates(word))
+        correction = _correction(word, candidates + spelling_candidates(word), version)
         if correction:
             replacements[term.text] = correction
     if not replacements:
@@ -178,7 +226,7 @@ def understood(q: str, *, exact: bool = False) -> tuple[str, ParsedQuery]:
     return searched, parse_query(searched, synonyms=synonyms)
 
 
-def _correction(word: str, candidates: list[str]) -> str | None:
+def _correction(word: str, candidates: list[str], version: object = None) -> str | None:
     """The likeliest intended word among ``candidates`` for a misspelt ``word``, or None.
 
     Four-letter words are only unswapped ("etdc" → "etcd"): one edit away lies another real
@@ -199,26 +247,36 @@ def _correction(word: str, candidates: list[str]) -> str | None:
         key=lambda w: (
             sorted(w) == sorted(word),
             -Indel.distance(word, w),
-            document_frequency(SearchDocument.Kind.RUNBOOK, w),
+            document_frequency(SearchDocument.Kind.RUNBOOK, w, version=version),
         ),
     )
 
 
 def search_runbooks(
-    q: str, *, category: str = "", tag: str = "", page: int = 1, exact: bool = False
+    q: str,
+    *,
+    category: str = "",
+    tag: str = "",
+    page: int = 1,
+    exact: bool = False,
+    version: object = None,
 ) -> RunbookSearch:
-    """Runbooks for a query, best first (see RunbookSearch). Never raises on any text."""
+    """Runbooks for a query, best first (see RunbookSearch). Never raises on any text.
+    ``version``: the runbooks' version (kb.selectors.kb_version), under which the index's
+    statistics may be cached (kb.search_index.rank)."""
     q = clean(q)
-    searched, query = understood(q, exact=exact)
-    found = RunbookSearch(q=q, searched=searched, query=query)
-    ranked = rank(SearchDocument.Kind.RUNBOOK, query, limit=MAX_RANKED)
+    searched, query = understood(q, exact=exact, version=version)
+    found = RunbookSearch(
+        q=q, searched=searched, query=query, category=category, tag=tag, exact=exact
+    )
+    ranked = rank(SearchDocument.Kind.RUNBOOK, query, limit=MAX_RANKED, version=version)
     rows = Runbook.objects.filter(pk__in=[r.ref for r in ranked]).values_list(
         "pk", "slug", "title", "category", "tags"
     )
     runbooks = {row[0]: RunbookRow(*row) for row in rows}
     ordered = [runbooks[r.ref] for r in ranked if r.ref in runbooks]
-    found.categories = _facets([rb.category for rb in ordered if rb.category], category)
-    found.tags = _facets([t for rb in ordered for t in rb.tag_list], tag)
+    found.categories = _facets(found, [rb.category for rb in ordered if rb.category], "category")
+    found.tags = _facets(found, [t for rb in ordered for t in rb.tag_list], "tag")
     chosen = [
         rb
         for rb in ordered
@@ -232,14 +290,24 @@ def search_runbooks(
     return found
 
 
-def _facets(values: list[str], selected: str) -> list[Facet]:
+def _facets(found: RunbookSearch, values: list[str], name: str) -> list[Facet]:
+    """The first MAX_FACETS values by count (and the selected one), each with its link."""
+    selected = getattr(found, name)
     counts: dict[str, int] = {}
     for value in values:
         counts[value] = counts.get(value, 0) + 1
     if selected and selected not in counts:
         counts[selected] = 0
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [Facet(value, count, value == selected) for value, count in ordered]
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:MAX_FACETS]
+    if selected and all(value != selected for value, _count in ordered):
+        ordered.append((selected, counts[selected]))
+
+    return [
+        Facet(
+            value, count, value == selected, found.url(**{name: "" if value == selected else value})
+        )
+        for value, count in ordered
+    ]
 
 
 def _results(runbooks: list[RunbookRow], query: ParsedQuery) -> list[RunbookResult]:
@@ -311,19 +379,31 @@ def synonyms_changed(**_signal) -> None:
         cache.set(SYNONYMS_VERSION_KEY, 1, None)
 
 
-def search_runbooks_cached(q: str, **params) -> RunbookSearch:
-    """``search_runbooks``, kept in this worker's memory under every version it was made
-    from: the newest runbook change, the newest indexed incident and the synonym groups'
-    version (kb.fragments). Two queries when cached."""
-    newest_incident = SearchDocument.objects.filter(kind=SearchDocument.Kind.INCIDENT).aggregate(
-        newest=Max("id")
-    )["newest"]
-    key = fragment_key(
-        "search",
-        kb_version(),
-        newest_incident,
-        cache.get(SYNONYMS_VERSION_KEY, 0),
-        clean(q),
-        sorted(params.items()),
-    )
-    return cached(key, lambda: search_runbooks(q, **params))
+def search_results_html(q: str, *, truncated: bool = False, **params) -> SafeString:
+    """The results part of the search page (``search_runbooks(q, **params)`` rendered by
+    kb/search.html#search-found), the same for every reader, so rendered once and kept in
+    this worker's memory under every version it was made from: the newest runbook change,
+    the newest indexed incident and the synonym groups' version (kb.fragments). One query
+    and one shared-cache read when cached. ``truncated``: the query was clipped (said so)."""
+    runbooks, incidents = index_versions()
+    synonyms = cache.get(SYNONYMS_VERSION_KEY, 0)
+    parts = (runbooks, incidents, synonyms, clean(q), truncated, sorted(params.items()))
+
+    def render() -> str:
+        found = search_runbooks(q, **params, version=runbooks)
+        context = {"found": found, "truncated": truncated}
+        return render_to_string("kb/search.html#search-found", context)
+
+    return cached_html(fragment_key("search", *parts), render)
+
+
+def index_versions() -> tuple[object, int | None]:
+    """(the newest runbook change, the newest indexed incident's id), in one statement:
+    what a cached search was made from besides the synonyms."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT MAX(updated_at) FROM kb_runbook), "
+            "(SELECT MAX(id) FROM kb_searchdocument WHERE kind = %s)",
+            [SearchDocument.Kind.INCIDENT],
+        )
+        return cursor.fetchone()

@@ -14,7 +14,7 @@ from kb.forms import SearchForm
 from kb.fragments import cached, cached_html, fragment_key, render_shared_page
 from kb.models import RunbookVisit
 from kb.permissions import has_role, role_required
-from kb.search import search_runbooks_cached, search_suggestions
+from kb.search import search_results_html, search_suggestions
 from kb.tree import TreeView, build_tree
 
 
@@ -156,8 +156,8 @@ def search(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "top-suggestions":
         context = {"q": params["q"], "suggestions": search_suggestions(params["q"])}
         return render(request, "kb/search.html#top-suggestions", context)
-    found = search_runbooks_cached(**params) if params["q"] else None
-    context = {"form": form, "q": params["q"], "found": found, "params": params}
+    results = search_results_html(**params, truncated=form.truncated) if params["q"] else ""
+    context = {"form": form, "q": params["q"], "results": results}
     return render(request, _partial(request, "kb/search.html", {"search-results"}), context)
 
 

@@ -167,3 +167,47 @@ def test_search_suggestions_match_the_word_being_typed(search_corpus):
 )
 def test_search_runbooks_corrects_slips_not_names(search_corpus, typed, searched):
     assert search_runbooks(typed).searched == searched
+
+
+def test_synonym_groups_follow_an_admin_edit_through_the_cache(search_corpus):
+    from kb.search import synonym_groups
+
+    group = SearchSynonym.objects.create(terms="handshake, x509")
+    assert ("handshake", "x509") in synonym_groups()
+    group.terms = "handshake, quokka"
+    group.save()
+    assert ("handshake", "quokka") in synonym_groups()
+    assert ("handshake", "x509") not in synonym_groups()
+    group.delete()
+    assert all("handshake" not in g for g in synonym_groups())
+
+
+def test_search_runbooks_reads_no_vocabulary_for_english_words(search_corpus, default_synonyms):
+    def vocabulary_reads(q):
+        with CaptureQueriesContext(connection) as ctx:
+            search_runbooks(q)
+        return [x["sql"] for x in ctx.captured_queries if "kb_searchword" in x["sql"]]
+
+    assert vocabulary_reads("certificate expired") == []
+    assert len(vocabulary_reads("certificat expird")) >= 1  # misspelt: looked up
+
+
+def test_index_versions_name_the_newest_runbook_change_and_incident(search_corpus):
+    from kb.search import index_versions
+
+    runbooks, incidents = index_versions()
+    assert runbooks is not None and incidents is None
+    Runbook.objects.filter(slug="cloud/pod-crashloop").first().save()
+    assert index_versions()[0] != runbooks
+
+
+def test_search_runbooks_facet_links_toggle_one_filter_and_keep_the_rest(search_corpus):
+    found = search_runbooks("pods release", category="cloud", exact=True)
+    cloud = next(f for f in found.categories if f.value == "cloud")
+    assert cloud.selected and cloud.url == "?q=pods+release&exact=1"
+    tag = found.tags[0]
+    assert tag.url == f"?q=pods+release&category=cloud&tag={tag.value}&exact=1"
+    odd = search_runbooks("pods", tag="no such tag & more")
+    assert [(f.value, f.count, f.url) for f in odd.tags if f.selected] == [
+        ("no such tag & more", 0, "?q=pods")
+    ]
