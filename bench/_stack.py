@@ -49,6 +49,24 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by this machine's gunicorn processes ("app")
+    and PostgreSQL server processes ("database"), from /proc (Linux): read before and after
+    a load to split its cost per request between Python and the database."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"app": 0.0, "database": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        kind = "app" if b"gunicorn" in command else "database" if b"postgres" in command else ""
+        if kind:
+            used[kind] += (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
 # --------------------------------------------------------------------------- PostgreSQL
 
 
