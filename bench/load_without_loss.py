@@ -39,9 +39,11 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -301,11 +303,22 @@ def ensure_postgres_running() -> None:
 # --------------------------------------------------------------------------- checks
 
 
+def query(db: str, sql: str, params: list) -> list[tuple]:
+    """Rows of ``sql`` (``%s`` placeholders) from the PostgreSQL database ``db``, or from
+    the SQLite file ``db`` when it ends in .sqlite3."""
+    if not db.endswith(".sqlite3"):
+        return _stack.pg_query(db, sql, params)
+    import sqlite3
+
+    with sqlite3.connect(db, timeout=60) as conn:
+        return conn.execute(sql.replace("%s", "?"), params).fetchall()
+
+
 def verify(db: str, scenario: str, tally: Tally) -> dict:
     prefix = f"LWL-{scenario}-"
     sessions = {
-        row[0]: row[1:]
-        for row in _stack.pg_query(
+        row[0]: (row[1], bool(row[2]), row[3])
+        for row in query(
             db,
             "SELECT s.id, s.status, o.id IS NOT NULL, s.incident_ref FROM triage_triagesession s "
             "LEFT JOIN triage_outcome o ON o.session_id = s.id WHERE s.incident_ref LIKE %s",
@@ -313,13 +326,14 @@ def verify(db: str, scenario: str, tally: Tally) -> dict:
         )
     }
     ids = list(sessions)
-    rows = _stack.pg_query(
+    rows = query(
         db,
         "SELECT session_id, token, kind, count(*) OVER (PARTITION BY session_id, token) "
-        "FROM triage_triagestep WHERE session_id = ANY(%s)",
-        [ids],
+        f"FROM triage_triagestep WHERE session_id IN ({', '.join(['%s'] * len(ids)) or 'NULL'})",
+        ids,
     )
-    stored = {(s, t): (kind, n) for s, t, kind, n in rows}
+    # Tokens are UUIDs on PostgreSQL and 32 hex digits on SQLite.
+    stored = {(s, uuid.UUID(str(t))): (kind, n) for s, t, kind, n in rows}
     duplicated = sum(1 for _kind, n in stored.values() if n > 1)
     finishes = Counter(s for s, _t, kind, _n in rows if kind == "finish")
     duplicated += sum(1 for n in finishes.values() if n > 1)
@@ -419,11 +433,21 @@ def main() -> int:
     parser.add_argument("--runbooks", type=int, default=20)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--db", default="fieldguide_lwl")
+    parser.add_argument(
+        "--database",
+        choices=("postgresql", "sqlite"),
+        default="postgresql",
+        help="sqlite: a fresh file in a temporary folder (no restart-postgres scenario)",
+    )
     args = parser.parse_args()
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(scenarios) - set(SCENARIOS)
     if unknown:
         sys.exit(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    if args.database == "sqlite":
+        scenarios = [s for s in scenarios if s != "restart-postgres"]
+        folder = tempfile.mkdtemp(prefix="fieldguide-lwl-")
+        args.db = str(Path(folder) / "lwl.sqlite3")
     if "restart-postgres" in scenarios and os.geteuid() != 0:
         sys.exit("restart-postgres needs root (pg_ctlcluster)")
     _stack.install_signal_handlers()
@@ -431,6 +455,7 @@ def main() -> int:
     server = None
     results: dict = {
         "machine": _stack.machine(),
+        "database": args.database,
         "clients": args.clients,
         "duration_s": args.duration,
         "gunicorn_workers": args.workers,
@@ -438,9 +463,12 @@ def main() -> int:
     }
     try:
         ensure_postgres_running()
-        log(f"creating database {args.db}")
-        _stack.create_database(args.db)
-        env = _stack.production_env(args.db)
+        if args.database == "sqlite":
+            env = _stack.production_env("unused", DATABASE_URL=f"sqlite:///{args.db}")
+        else:
+            log(f"creating database {args.db}")
+            _stack.create_database(args.db)
+            env = _stack.production_env(args.db)
         results["conn_max_age"] = env.get("DJANGO_CONN_MAX_AGE", "60 (default)")
         _stack.manage(env, "migrate", "-v0")
         _stack.manage(
@@ -470,11 +498,14 @@ def main() -> int:
         ensure_postgres_running()
         if server is not None:
             server.stop()
-        log(f"dropping database {args.db}")
-        try:
-            _stack.drop_database(args.db)
-        except Exception as exc:  # noqa: BLE001 - report, do not mask the real error
-            log(f"could not drop {args.db}: {exc}")
+        if args.database == "sqlite":
+            shutil.rmtree(Path(args.db).parent, ignore_errors=True)
+        else:
+            log(f"dropping database {args.db}")
+            try:
+                _stack.drop_database(args.db)
+            except Exception as exc:  # noqa: BLE001 - report, do not mask the real error
+                log(f"could not drop {args.db}: {exc}")
     print_table(results)
     path = _stack.write_results("load_without_loss.json", results)
     print(f"written {path.relative_to(_stack.ROOT)}")
@@ -500,7 +531,8 @@ def main() -> int:
 def print_table(results: dict) -> None:
     print(
         f"\nLoad without loss: {results['clients']} engineers × {results['duration_s']} s per "
-        f"scenario, gunicorn {results['gunicorn_workers']} sync workers, PostgreSQL"
+        f"scenario, gunicorn {results['gunicorn_workers']} sync workers, "
+        f"{'SQLite' if results.get('database') == 'sqlite' else 'PostgreSQL'}"
     )
     header = (
         f"{'scenario':<17} {'sessions':>8} {'acked':>6} {'stored':>6} {'lost':>4} {'dup':>4} "

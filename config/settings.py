@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -92,6 +93,18 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A small team on SQLite writes concurrently: readers must not block the writer (WAL),
+    # and a writer waits its turn rather than failing at once. A transaction takes the write
+    # lock when it begins (IMMEDIATE): with the default (DEFERRED) two transactions that
+    # both read, then write, deadlock and one fails at once with "database is locked"
+    # whatever the timeout. Waiting up to 20 s is far longer than any write here takes.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": int(os.environ.get("FIELDGUIDE_SQLITE_TIMEOUT", "20")),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -202,3 +215,35 @@ FIELDGUIDE_PAST_INCIDENTS = "triage.search.past_incidents"
 # Alertmanager webhook (/hooks/alertmanager/): accepted bearer tokens, comma-separated so a
 # token can be rotated. None configured → the endpoint refuses every request.
 FIELDGUIDE_ALERTMANAGER_TOKENS = env_list("FIELDGUIDE_ALERTMANAGER_TOKENS", "")
+
+
+# Logs go to stderr (the service manager or container runtime keeps them), one line each,
+# with the request id (config/request_id.py): server errors with their traceback, refused
+# requests Django flags (bad Host, suspicious operations), refused webhook posts and runbook
+# imports. FIELDGUIDE_LOG_LEVEL=DEBUG shows more of Fieldguide's own.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.request_id.RequestIdFilter"}},
+    "formatters": {
+        "line": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "line",
+        },
+    },
+    "loggers": {
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        "fieldguide": {
+            "handlers": ["stderr"],
+            "level": os.environ.get("FIELDGUIDE_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
+    },
+}
