@@ -6,6 +6,7 @@ inline script, no inline style, no plugins, no framing. Templates are written to
 """
 
 from django.conf import settings
+from django.utils.cache import patch_cache_control
 
 DEFAULT_CSP = "; ".join(
     [
@@ -35,6 +36,11 @@ class SecurityHeadersMiddleware:
             response.setdefault("Content-Security-Policy", self.csp)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # What a signed-in reader sees (pages, exports) is theirs: no shared cache (a
+            # proxy, a CDN) may keep it for the next client.
+            patch_cache_control(response, private=True)
         return response
 
 

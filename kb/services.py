@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -46,6 +47,8 @@ from kb.models import (
 from kb.runbook_checks import FieldLimits, check_parsed_runbook, slug_from_relative_path
 from kb.search_index import DocumentText, index_document, set_alerts, vocabulary_batch
 from kb.sources import FileError, SourceFile, source_slug
+
+logger = logging.getLogger("fieldguide.import")
 
 
 class RunbookImportFailed(Exception):
@@ -206,6 +209,14 @@ def runbooks_import(
         slugs[item.slug] = source.path
         prepared.append(item)
     if errors and not skip_invalid:
+        logger.warning(
+            "import refused: %d of %d files invalid, first %s:%s %s",
+            len(errors),
+            len(sources),
+            errors[0].path,
+            errors[0].line,
+            errors[0].message,
+        )
         raise RunbookImportFailed(errors)
     if not replace_existing:
         _refuse_unconfirmed_replacements(prepared)
@@ -230,6 +241,14 @@ def runbooks_import(
                 note=note or f"Imported from {item.source.path}",
             )
             getattr(report, status).append(item.slug)
+    logger.info(
+        "import: %d created, %d updated, %d unchanged, %d skipped, %d link warnings",
+        len(report.created),
+        len(report.updated),
+        len(report.unchanged),
+        len(report.skipped),
+        len(report.warnings),
+    )
     return report
 
 

@@ -8,6 +8,7 @@ POST, 413 body over the limit, 400 not version-4 JSON (with a reason), 200 proce
 from __future__ import annotations
 
 import hmac
+import logging
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -17,8 +18,12 @@ from django.views.decorators.csrf import csrf_exempt
 from kb.permissions import role_required
 from triage import alerts
 
+logger = logging.getLogger("fieldguide.webhook")
+
 
 def _error(status: int, reason: str) -> JsonResponse:
+    # Refusals are logged: a misconfigured Alertmanager otherwise fails silently.
+    logger.warning("alertmanager webhook refused (%d): %s", status, reason)
     return JsonResponse({"error": reason}, status=status)
 
 
@@ -69,6 +74,7 @@ def alertmanager(request: HttpRequest) -> HttpResponse:
     except alerts.AlertPayloadError as exc:
         return _error(400, exc.reason)
     summary = alerts.alerts_receive(notification=notification)
+    logger.info("alertmanager webhook: %s", summary.as_dict())
     return JsonResponse(summary.as_dict())
 
 

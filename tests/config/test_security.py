@@ -160,3 +160,39 @@ def test_other_sessions_ids_are_not_writable(engineer_client, samples, make_user
     assert response.status_code == 403
     assert theirs.steps.count() == 0
     assert engineer_client.post("/triage/999999/step/", {"token": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/", "/search/?q=dns", "/history/", "/history/export.csv"])
+def test_signed_in_responses_are_private(client, make_user, samples, url):
+    client.force_login(make_user("lena", "lead"))
+    response = client.get(url)
+    assert response.status_code == 200, url
+    assert "private" in response["Cache-Control"], url
+
+
+def test_anonymous_health_check_is_not_marked_private(client):
+    assert "private" not in client.get("/healthz").get("Cache-Control", "")
+
+
+def test_healthz_answers_head_for_load_balancers(client):
+    response = client.head("/healthz")
+    assert response.status_code == 200 and response.content == b""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/accounts/password_reset/",
+        "/accounts/password_change/",
+        "/accounts/reset/MQ/set-password/",
+    ],
+)
+def test_password_reset_and_change_pages_are_not_routed(admin_client, url):
+    # No mail is configured: a reset page would promise an email that never comes.
+    assert admin_client.get(url).status_code == 404
+
+
+def test_logout_still_signs_out(engineer_client):
+    response = engineer_client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert engineer_client.get("/").status_code == 302  # back to the login page
