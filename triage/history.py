@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 
 import django_filters
 import django_tables2 as tables
+from django import forms
 from django.db import connection
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.http import QueryDict
 from django.urls import reverse
 
 from kb.models import Runbook
@@ -130,6 +133,36 @@ class SessionTable(tables.Table):
         return f"{value:.1f}"
 
 
+PER_PAGE = 25
+MAX_PER_PAGE = 100
+_SORTS = [*SessionTable.base_columns, *(f"-{name}" for name in SessionTable.base_columns)]
+
+
+class TableForm(forms.Form):
+    """How the table is shown. A value that is not valid is dropped, so the table falls back
+    to its default order, first page or page size; a page size above the maximum is cut."""
+
+    sort = forms.ChoiceField(required=False, choices=[(s, s) for s in _SORTS])
+    page = forms.IntegerField(required=False, min_value=1)
+    per_page = forms.IntegerField(required=False, min_value=1)
+
+    def clean_per_page(self) -> int | None:
+        value = self.cleaned_data["per_page"]
+        return min(value, MAX_PER_PAGE) if value else None
+
+
+def validated_query(*bound: forms.Form) -> QueryDict:
+    """The valid values of these forms as a query string: all that a history page may depend
+    on, so it is rendered and cached from these alone (never the request's other parameters)."""
+    query = QueryDict(mutable=True)
+    for form in bound:
+        form.is_valid()
+        for name, value in form.cleaned_data.items():
+            if value not in (None, ""):
+                query[name] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return query
+
+
 def _outcome(session: TriageSession):
     try:
         return session.outcome
@@ -187,13 +220,18 @@ def _text(value) -> str:
     return str(value)
 
 
+# Spreadsheet apps run cells starting with = + - @ (or tab, CR) as formulas, and one opening
+# the file with another separator (";", tab) makes a cell of each part of ours. So a quote goes
+# before every such start, at the beginning and after each separator; imported text is untrusted.
+_FORMULA_START = re.compile(r"(?<![^,;\t\r\n])(?=[ ]*[=+\-@\t\r])")
+
+
 def _csv_safe(value: str) -> str:
-    # Spreadsheet apps run cells starting with these as formulas; imported text is untrusted.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return _FORMULA_START.sub("'", value)
 
 
 def csv_stream(queryset: QuerySet[TriageSession]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     yield writer.writerow([name for name, _path in EXPORT_FIELDS])
     for row in export_rows(queryset):
         yield writer.writerow([_csv_safe(_text(v)) for v in row])

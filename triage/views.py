@@ -2,7 +2,13 @@ import json
 import uuid
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
@@ -154,11 +160,11 @@ def rankings(request: HttpRequest) -> HttpResponse:
 def ranking_decide(request: HttpRequest, slug: str, accept: bool) -> HttpResponse:
     runbook = get_object_or_404(Runbook, slug=slug)
     signature = request.POST.get("signature", "")
-    if not accept:
-        proposal_dismiss(runbook=runbook, user=request.user, signature=signature)
-        messages.info(request, f"Dismissed the proposal for {runbook.title}.")
-        return redirect("rankings")
     try:
+        if not accept:
+            proposal_dismiss(runbook=runbook, user=request.user, signature=signature)
+            messages.info(request, f"Dismissed the proposal for {runbook.title}.")
+            return redirect("rankings")
         saved = proposal_accept(runbook=runbook, user=request.user, signature=signature)
     except StaleProposal as exc:
         messages.error(request, str(exc))
@@ -175,12 +181,23 @@ def _filtered_history(request: HttpRequest) -> history.SessionFilter:
     return history.SessionFilter(params, queryset=history.history_queryset())
 
 
+def _validated_request(query: QueryDict) -> HttpRequest:
+    # The cached table is made from the validated parameters alone, not the reader's request.
+    request = HttpRequest()
+    request.GET = query
+    return request
+
+
 @role_required("lead")
 def history_page(request: HttpRequest) -> HttpResponse:
     part = "history-table" if request.htmx and request.htmx.target == "history-table" else ""
-    asked = sorted(request.GET.lists())
-    key = fragment_key("history", history.history_version(), asked, part)
-    html = cached_html(key, lambda: _history_body(request, part))
+    filterset = _filtered_history(request)
+    if filterset.is_valid():
+        query = history.validated_query(filterset.form, history.TableForm(request.GET))
+        key = fragment_key("history", history.history_version(), query.urlencode(), part)
+        html = cached_html(key, lambda: _history_body(_validated_request(query), part))
+    else:  # shows the errors next to what was typed: for this request only, never cached
+        html = _history_body(request, part)
     if part:
         return HttpResponse(html)
     return render(request, "triage/history.html", {"body": html})
@@ -188,21 +205,23 @@ def history_page(request: HttpRequest) -> HttpResponse:
 
 def _history_body(request: HttpRequest, part: str) -> str:
     filterset = _filtered_history(request)
-    table = history.SessionTable(filterset.qs)
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
-    context = {
-        "filter": filterset,
-        "table": table,
-        "runbooks": history.runbook_choices(),
-        "export_query": request.GET.urlencode(),
-    }
+    context = {"filter": filterset, "runbooks": history.runbook_choices()}
+    if filterset.is_valid():  # otherwise no table: unfiltered rows would pass for filtered
+        table = history.SessionTable(filterset.qs)
+        RequestConfig(request, paginate={"per_page": history.PER_PAGE}).configure(table)
+        context["table"] = table
+        context["export_query"] = history.validated_query(filterset.form).urlencode()
     template = "triage/_history_body.html" + (f"#{part}" if part else "")
     return render_to_string(template, context, request)
 
 
 @role_required("lead")
-def history_export(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
-    queryset = _filtered_history(request).qs.order_by("started_at", "id")
+def history_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    filterset = _filtered_history(request)
+    if not filterset.is_valid():  # never all sessions in place of the filtered ones
+        errors = filterset.form.errors.as_text()
+        return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
+    queryset = filterset.qs.order_by("started_at", "id")
     stream = history.csv_stream(queryset) if fmt == "csv" else history.json_stream(queryset)
     content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
     response = StreamingHttpResponse(stream, content_type=content_type)

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 import uuid
 from datetime import timedelta
 
@@ -15,6 +16,8 @@ from triage.services import OutcomeInput, StepInput, session_finish, session_sta
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "history-table"}
+PAGE_AND_PARTIAL = pytest.mark.parametrize("headers", [{}, HTMX], ids=["page", "partial"])
+INVALID_DAY = {"started_after": "2026-11-31"}
 
 
 @pytest.fixture
@@ -131,6 +134,78 @@ def test_history_partial_for_htmx_keeps_the_query(lead_client, history):
     assert "export.csv?runbook=cloud%2Fkubernetes" in html
 
 
+@PAGE_AND_PARTIAL
+def test_history_with_an_invalid_filter_shows_the_error_and_no_sessions(
+    lead_client, history, headers
+):
+    params = {**INVALID_DAY, "runbook": "cloud/kubernetes"}
+    response = lead_client.get("/history/", params, **headers)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "started_after: Enter a valid date." in html
+    assert "No sessions are listed: these filters are not valid." in html
+    assert "INC-" not in html and "<table" not in html and "export.csv" not in html
+
+
+def test_history_with_an_invalid_filter_keeps_what_was_typed(lead_client, history):
+    html = lead_client.get("/history/", INVALID_DAY).content.decode()
+    assert 'name="started_after" value="2026-11-31"' in html
+
+
+@pytest.fixture
+def many(samples, founding, engineer):
+    for i in range(110):
+        session_start(runbook=founding, user=engineer, incident_ref=f"BULK-{i}")
+
+
+@PAGE_AND_PARTIAL
+@pytest.mark.parametrize("per_page", ["-5", "0", "abc", "2.5"])
+def test_history_shows_the_default_page_size_for_an_invalid_per_page(
+    lead_client, many, per_page, headers
+):
+    response = lead_client.get("/history/", {"per_page": per_page}, **headers)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "110 sessions" in html and html.count("BULK-") == 25
+
+
+@PAGE_AND_PARTIAL
+def test_history_cuts_a_huge_per_page_to_the_maximum(lead_client, many, headers):
+    html = lead_client.get("/history/", {"per_page": "100000"}, **headers).content.decode()
+    assert "110 sessions" in html and html.count("BULK-") == 100
+    html = lead_client.get("/history/", {"per_page": "50"}, **headers).content.decode()
+    assert html.count("BULK-") == 50
+
+
+@PAGE_AND_PARTIAL
+def test_history_links_carry_only_valid_parameters(lead_client, history, headers):
+    params = {"runbook": "cloud/kubernetes", "utm_source": "mail", "sort": "nonsense"}
+    html = lead_client.get("/history/", params, **headers).content.decode()
+    assert "2 sessions" in html
+    assert "utm_source" not in html and "nonsense" not in html
+    assert 'export.csv?runbook=cloud%2Fkubernetes"' in html
+    assert "?runbook=cloud%2Fkubernetes&amp;sort=started_at" in html
+
+
+@PAGE_AND_PARTIAL
+def test_history_caches_one_page_per_valid_query(lead_client, history, headers):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(params: dict) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert lead_client.get("/history/", params, **headers).status_code == 200
+        return len(ctx.captured_queries)
+
+    assert queries({"per_page": "100"}) > (cached := queries({"per_page": "100"}))
+    for same in [
+        {"per_page": "100000"},
+        {"per_page": "100", "utm_source": "x"},
+        {"per_page": "100", "page": "abc", "sort": "nonsense", "runbook": ""},
+    ]:
+        assert queries(same) == cached, same
+
+
 def test_history_paginates(lead_client, history, founding, engineer):
     for i in range(30):
         session_start(runbook=founding, user=engineer, incident_ref=f"BULK-{i}")
@@ -165,6 +240,49 @@ def test_csv_export_neutralises_formulas(lead_client, founding, engineer):
     session_start(runbook=founding, user=engineer, incident_ref='=HYPERLINK("http://x")')
     data = rows(lead_client.get("/history/export.csv"))
     assert data[0]["incident_ref"].startswith("'=")
+
+
+def test_csv_export_quotes_every_cell(lead_client, history):
+    body = b"".join(lead_client.get("/history/export.csv").streaming_content).decode()
+    lines = body.splitlines()
+    assert lines[0].startswith('"id","started_at","ended_at","runbook","engineer"')
+    assert len(lines) == 6
+    for line in lines:
+        assert re.fullmatch(r'"[^"]*"(,"[^"]*")*', line), line
+
+
+@pytest.mark.parametrize(
+    ("incident_ref", "exported"),
+    [
+        ("INC;=1+1", "INC;'=1+1"),
+        ("INC,+1+1", "INC,'+1+1"),
+        ("INC; @SUM(A1)", "INC;' @SUM(A1)"),
+        ("INC\t-1+1", "INC\t'-1+1"),
+        ("a;b;=HYPERLINK(1);-2", "a;b;'=HYPERLINK(1);'-2"),
+        ("INC-7; DB, eu-west", "INC-7; DB, eu-west"),
+    ],
+)
+def test_csv_export_neutralises_formulas_after_separators(
+    lead_client, founding, engineer, incident_ref, exported
+):
+    session_start(runbook=founding, user=engineer, incident_ref=incident_ref)
+    response = lead_client.get("/history/export.csv")
+    body = b"".join(response.streaming_content).decode()
+    assert next(csv.DictReader(io.StringIO(body)))["incident_ref"] == exported
+    # A spreadsheet that splits on ";" or "," (or tab) and ignores the quotes runs no formula.
+    for piece in re.split(r"[;,\t\r\n]", body):
+        assert piece.lstrip('"')[:1] not in ("=", "+", "-", "@"), piece
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export_refuses_an_invalid_filter(lead_client, history, fmt):
+    response = lead_client.get(
+        f"/history/export.{fmt}", {**INVALID_DAY, "runbook": "cloud/kubernetes"}
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "started_after" in body and "Enter a valid date." in body
+    assert "INC-" not in body
 
 
 def test_json_export_matches_filter(lead_client, history):
