@@ -172,5 +172,14 @@ def proposal_accept(*, runbook: Runbook, user: AbstractBaseUser, signature: str)
     return saved
 
 
+@transaction.atomic
 def proposal_dismiss(*, runbook: Runbook, user: AbstractBaseUser, signature: str) -> None:
+    """Hide the proposal the lead saw (``signature``) until the learned order changes.
+
+    Raises StaleProposal when that is not the current proposal (the order changed since, or
+    the form was forged): only a signature the server made is ever stored."""
+    runbook = Runbook.objects.with_parts().select_for_update().get(pk=runbook.pk)
+    proposal = proposal_for(runbook)
+    if proposal is None or proposal.signature != signature:
+        raise StaleProposal("The learned order has changed; review the new proposal.")
     RankingDismissal.objects.create(runbook=runbook, learned_order=signature, dismissed_by=user)

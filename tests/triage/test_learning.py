@@ -215,6 +215,30 @@ def test_dismissed_proposal_stays_hidden_until_the_order_changes(founding, engin
     assert proposal_for(parts) is None
 
 
+def test_proposal_dismiss_refuses_a_signature_it_did_not_make(founding, engineer, make_user):
+    from triage.models import RankingDismissal
+
+    lead = make_user("lena", "lead")
+    for _ in range(28):
+        finish(founding, engineer, LAST)
+    for forged in ("", "x" * 100_000, "not-the-order"):
+        with pytest.raises(StaleProposal):
+            proposal_dismiss(runbook=founding, user=lead, signature=forged)
+    assert not RankingDismissal.objects.exists()
+
+
+def test_rankings_dismiss_with_a_forged_signature_says_so(client, make_user, founding, engineer):
+    for _ in range(28):
+        finish(founding, engineer, LAST)
+    client.force_login(make_user("lena", "lead"))
+    response = client.post(
+        f"/rankings/{founding.slug}/dismiss/", {"signature": "x" * 100_000}, follow=True
+    )
+    assert response.status_code == 200
+    assert "The learned order has changed" in response.content.decode()
+    assert founding.title in response.content.decode()  # the proposal is still offered
+
+
 def test_rankings_page_is_for_leads(client, engineer_client, make_user, founding, engineer):
     for _ in range(28):
         finish(founding, engineer, LAST)
