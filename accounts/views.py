@@ -1,6 +1,7 @@
 from django.contrib.auth.views import LoginView
 from django.http import HttpResponse
 
+from accounts.forms import ThrottleKeyForm
 from accounts.throttling import client_ip, is_throttled
 
 
@@ -8,7 +9,7 @@ class ThrottledLoginView(LoginView):
     """Django's login, refusing with 429 while a username or address is throttled."""
 
     def post(self, request, *args, **kwargs) -> HttpResponse:
-        username = request.POST.get("username", "")
+        username = ThrottleKeyForm(request.POST).key()
         if is_throttled(username, client_ip(request)):
             form = self.get_form()
             response = self.render_to_response(self.get_context_data(form=form, throttled=True))

@@ -489,8 +489,8 @@ def set_front_matter_key(text: str, key: str, value: Any | None) -> str:
     Writing is YAML only. TOML front matter (``+++``) is first converted to YAML front
     matter holding the same keys and values (TOML comments and layout are not kept): the
     link editor, the one caller, must not fail on a Hugo-style runbook, and a second
-    front-matter block would not be read. Raises RunbookParseError when the TOML cannot be
-    read and ValueError when the YAML is not a mapping.
+    front-matter block would not be read. Raises RunbookParseError (naming the file line)
+    when the front matter cannot be read or is not a mapping.
     """
     lines = text.split("\n")
     if key == "" or "\n" in key:
@@ -505,9 +505,9 @@ def set_front_matter_key(text: str, key: str, value: Any | None) -> str:
         return "\n".join([FENCE, *_dump({key: value}), FENCE, "", *lines])
     start, end = span
     body = lines[start + 1 : end]
-    original = _load(body)
-    if original is None:
-        raise ValueError("the front matter is not a valid YAML mapping")
+    # Text stored before today's checks can hold front matter they refuse (a tab in its
+    # indentation): the error names its line, as the importer's would.
+    original, _key_lines = _read_yaml(_Block(YAML, start, end, body))
 
     head = re.compile(rf"^{re.escape(key)}\s*:")
     at = next((i for i, line in enumerate(body) if head.match(line)), None)

@@ -204,6 +204,9 @@ def build_tree(
     return root
 
 
+MAX_TRAIL = 20  # runbooks drilled through that a tree keeps; deeper trails keep the first ones
+
+
 @dataclass(frozen=True)
 class TreeView:
     """Where in the tree a request is: the runbooks drilled through, the open node, and
@@ -216,15 +219,11 @@ class TreeView:
     fold: bool
 
     @classmethod
-    def from_request(cls, request, slug: str) -> TreeView:
-        params = request.GET
-        trail = tuple(s for s in params.get("trail", "").split(",") if s and s != slug)[:20]
+    def from_params(cls, slug: str, params: Mapping) -> TreeView:
+        """The view asked for by ``params`` (kb.forms.TreeForm's, already validated)."""
+        trail = tuple(s for s in params["trail"] if s != slug)[:MAX_TRAIL]
         return cls(
-            slug=slug,
-            trail=trail,
-            open_id=params.get("open", "")[:500],
-            via=params.get("via", "")[:200],
-            fold=bool(params.get("fold")),
+            slug=slug, trail=trail, open_id=params["open"], via=params["via"], fold=params["fold"]
         )
 
     def context(self) -> dict:

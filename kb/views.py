@@ -5,12 +5,12 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from kb import selectors
 from kb.exporting import runbook_to_dict, runbook_to_markdown
 from kb.extensions import lead_panel, learned_ranking
-from kb.forms import SearchForm
+from kb.forms import SearchForm, TreeForm
 from kb.fragments import cached, cached_html, fragment_key, render_shared_page
 from kb.models import RunbookVisit
 from kb.permissions import has_role, role_required
@@ -98,7 +98,7 @@ def runbook_tree(request: HttpRequest, slug: str) -> HttpResponse:
     version = selectors.runbook_version(slug)
     if version is None:
         return render(request, "kb/runbook_missing.html", {"slug": slug}, status=404)
-    view = TreeView.from_request(request, slug)
+    view = TreeView.from_params(slug, TreeForm(request.GET).params())
     target = request.htmx.target if request.htmx else ""
     key = fragment_key("tree", version, view, target)
     part, html = cached(key, lambda: _tree_part(request.path, slug, view, target or ""))
@@ -157,11 +157,11 @@ def search(request: HttpRequest) -> HttpResponse:
         context = {"q": params["q"], "suggestions": search_suggestions(params["q"])}
         return render(request, "kb/search.html#top-suggestions", context)
     results = search_results_html(**params, truncated=form.truncated) if params["q"] else ""
-    context = {"form": form, "q": params["q"], "results": results}
+    context = {"form": form, "q": params["q"], "params": params, "results": results}
     return render(request, _partial(request, "kb/search.html", {"search-results"}), context)
 
 
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     try:
         with connection.cursor() as cursor:

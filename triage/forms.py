@@ -29,7 +29,7 @@ class StepForm(TokenForm):
         value = self.cleaned_data["pattern"].strip()
         if value in ("", "none"):
             return None
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):  # "²".isdigit(), but int("²") fails
             raise forms.ValidationError("Choose a pattern or “none of these”.")
         return int(value)
 
@@ -99,3 +99,13 @@ def first_error(form: forms.Form) -> str:
         label = "" if field == "__all__" else f"{field}: "
         return f"{label}{errors[0]}"
     return "Invalid form."
+
+
+class InsightsForm(forms.Form):
+    """``/insights/?runbook=<slug>``: a slug that cannot be one (too long, NUL) counts as
+    none, and the busiest runbook is shown."""
+
+    runbook = forms.CharField(required=False, max_length=200)
+
+    def slug(self) -> str:
+        return self.cleaned_data["runbook"] if self.is_valid() else ""

@@ -19,7 +19,7 @@ from kb.fragments import cached_html, fragment_key
 from kb.models import Runbook
 from kb.permissions import role_required
 from triage import alerts, history, insights, selectors
-from triage.forms import OutcomeForm, StartForm, StepForm, TokenForm, first_error
+from triage.forms import InsightsForm, OutcomeForm, StartForm, StepForm, TokenForm, first_error
 from triage.models import TriageSession
 from triage.proposals import StaleProposal, proposal_accept, proposal_dismiss, proposals
 from triage.services import (
@@ -231,7 +231,7 @@ def history_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHt
 
 @role_required("lead")
 def insights_page(request: HttpRequest) -> HttpResponse:
-    slug = request.GET.get("runbook", "")
+    slug = InsightsForm(request.GET).slug()
     runbook = Runbook.objects.filter(slug=slug).first() if slug else insights.busiest_runbook()
     sections = [
         insights.weekly_sessions(),
