@@ -103,9 +103,9 @@ class PastIncident:
     runbook_title: str
     ended_at: datetime | None
     resolution: str
-    cause: str
-    fix: str
-    snippet: SafeString  # what matched, highlighted
+    cause: str  # highlighted (HTML-escaped, matches marked)
+    fix: str  # highlighted
+    snippet: SafeString  # what else matched (notes, the reference), highlighted; or ""
 
 
 def past_incidents(query: ParsedQuery, limit: int = 5) -> list[PastIncident]:
@@ -139,6 +139,7 @@ def past_incidents(query: ParsedQuery, limit: int = 5) -> list[PastIncident]:
         )
         cause, fix = cause or cause_text, fix or fix_text
         best = max([cause, fix, notes, ref], key=lambda text: match_count(text, query))
+        shown = {cause, fix}  # shown (highlighted) anyway: no second copy as the snippet
         found.append(
             PastIncident(
                 url=reverse("triage_session", args=[pk]),
@@ -146,9 +147,9 @@ def past_incidents(query: ParsedQuery, limit: int = 5) -> list[PastIncident]:
                 runbook_title=runbook_title,
                 ended_at=ended_at,
                 resolution=resolutions.get(resolution, resolution),
-                cause=cause,
-                fix=fix,
-                snippet=highlight(best, query),
+                cause=highlight(cause, query, width=500) if cause else "",
+                fix=highlight(fix, query, width=500) if fix else "",
+                snippet=highlight(best, query) if best not in shown else SafeString(""),
             )
         )
     return found

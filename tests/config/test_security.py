@@ -196,3 +196,13 @@ def test_logout_still_signs_out(engineer_client):
     response = engineer_client.post("/accounts/logout/")
     assert response.status_code == 302
     assert engineer_client.get("/").status_code == 302  # back to the login page
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "search-results"}]
+)
+def test_pages_vary_on_hx_request_so_back_never_shows_a_fragment(engineer_client, headers):
+    # htmx pushes the URL of a fragment it fetched; the browser cache must keep it apart
+    # from the full page at the same URL.
+    response = engineer_client.get("/search/?q=dns", **headers)
+    assert "HX-Request" in response["Vary"]

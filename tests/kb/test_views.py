@@ -350,3 +350,13 @@ def test_search_cached_result_follows_synonym_edits(engineer_client, search_corp
     SearchSynonym.objects.create(terms="handshake, x509")
     html = engineer_client.get("/search/?q=handshake").content.decode()
     assert "Debug: TLS Certificate Expired" in html
+
+
+def test_search_box_keeps_the_chosen_filters_for_new_words(engineer_client, search_corpus):
+    html = engineer_client.get(
+        "/search/", {"q": "pods", "category": "cloud", "tag": "pods", "exact": "1"}
+    ).content.decode()
+    assert '<input type="hidden" name="category" value="cloud">' in html
+    assert '<input type="hidden" name="tag" value="pods">' in html
+    assert 'name="exact"' not in html  # "exact" was about the old words
+    assert 'hx-include="closest form"' in html

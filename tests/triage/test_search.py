@@ -33,7 +33,8 @@ def test_past_incidents_finds_a_finished_session_by_its_fix_and_notes(session, e
     found = past_incidents(parse_query("bucket quota"))
     assert [f.url for f in found] == [f"/triage/{session.pk}/"]
     assert found[0].label == f"#{session.pk} · INC-42"
-    assert found[0].fix == "Raised the bucket quota"
+    assert found[0].fix == "Raised the <mark>bucket</mark> <mark>quota</mark>"
+    assert found[0].snippet == ""  # the fix is what matched: shown once, not again
     assert past_incidents(parse_query("PAYMENT_SERVICE_URL"))[0].url == f"/triage/{session.pk}/"
 
 
@@ -89,3 +90,27 @@ def test_index_incident_skips_a_session_that_recorded_nothing(founding, engineer
     bare = session_start(runbook=founding, user=engineer)
     finish(bare, engineer, resolution="abandoned")
     assert not SearchDocument.objects.filter(kind="incident", ref=bare.pk).exists()
+
+
+def test_past_incidents_show_notes_as_the_snippet_when_they_match_best(session, engineer):
+    finish(
+        session,
+        engineer,
+        resolution="resolved",
+        cause_text="Quota exhausted",
+        notes="The quokka gateway dropped every third request",
+    )
+    found = past_incidents(parse_query("quokka gateway"))
+    assert found[0].cause == "Quota exhausted"
+    assert (
+        found[0].snippet
+        == "The <mark>quokka</mark> <mark>gateway</mark> dropped every third request"
+    )
+
+
+def test_search_page_shows_an_incident_cause_once(
+    session, engineer, engineer_client, default_synonyms
+):
+    finish(session, engineer, resolution="resolved", cause_text="Quokka credentials expired")
+    html = engineer_client.get("/search/", {"q": "quokka credentials"}).content.decode()
+    assert html.count("<mark>Quokka</mark> <mark>credentials</mark> expired") == 1
