@@ -89,3 +89,20 @@ def test_search_works_without_javascript(new_page, login, corpus, page_events):
     expect(page.locator("#search-results li.result").first).to_be_visible()
     page.locator("#search-results .result a.runbook-title").first.click()
     expect(page.locator("h1")).to_be_visible()
+
+
+def test_typing_new_words_keeps_filters_updates_title_and_back_shows_the_page(
+    page, login, corpus, page_events
+):
+    login(page)
+    page.goto("/search/?q=pods&category=cloud")
+    box = page.locator("#search-q")
+    box.fill("pods restarting")  # live search (htmx), URL pushed
+    expect(page).to_have_url(re.compile(r"q=pods(%20|\+)restarting&category=cloud$"))
+    expect(page).to_have_title("pods restarting · Search · Fieldguide")
+    page.locator("#search-results .result a.runbook-title").first.click()
+    expect(page.locator("h1")).to_be_visible()
+    page.go_back()  # the pushed URL: the full page, not the fragment htmx fetched for it
+    expect(page.locator("h1")).to_have_text("Search runbooks")
+    expect(page.locator("#top-q")).to_be_visible()
+    assert_no_errors(page_events)
