@@ -46,6 +46,7 @@ from kb.search_query import (
     fragment_count,
     highlight,
     is_english_word,
+    match_count,
     nearest_words,
     parse_query,
     stem,
@@ -315,6 +316,7 @@ def _results(runbooks: list[RunbookRow], query: ParsedQuery) -> list[RunbookResu
     best: dict[int, tuple[int, str, str]] = {}
     entries = SearchEntry.objects.filter(runbook__in=ids).order_by("weight", "position")
     terms = len(query.terms)  # the most any section can hold
+    unmatched: dict[int, list[tuple[str, str]]] = {}
     for runbook_id, section, text in entries.values_list("runbook", "section", "text"):
         so_far = best.get(runbook_id, (0, "", ""))[0]
         if so_far == terms:
@@ -324,6 +326,15 @@ def _results(runbooks: list[RunbookRow], query: ParsedQuery) -> list[RunbookResu
         count = fragment_count(text[:MATCH_CHARS], query)
         if count > so_far:
             best[runbook_id] = (count, section, text)
+        elif not so_far:
+            unmatched.setdefault(runbook_id, []).append((section, text))
+    # A runbook found only through a short word ("db", "pg": too short for the quick
+    # substring test) still shows where: its first section that holds a query term.
+    for runbook_id, sections in unmatched.items():
+        if runbook_id not in best:
+            found = next(((s, t) for s, t in sections if match_count(t[:MATCH_CHARS], query)), None)
+            if found:
+                best[runbook_id] = (1, *found)
     alerts: dict[int, list[str]] = {}
     for runbook_id, name in (
         RunbookAlert.objects.filter(runbook__in=ids)

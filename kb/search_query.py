@@ -768,7 +768,9 @@ def match_count(text: str, query: ParsedQuery) -> int:
     lowered = text.lower()
     # Most texts of a page contain none of the query: a substring test settles those
     # without splitting a word (a stem is a prefix of its words, bar a final y → i).
-    if not any(fragment in lowered for fragment in _fragments(wanted)):
+    # Not when a word is too short for that test ("db", "pg"): those need the words.
+    short = any(content and len(content[0]) < 3 for term in wanted for content in term)
+    if not short and not any(fragment in lowered for fragment in _fragments(wanted)):
         return 0
     present = {stem(word) for word in set(words(index_text(text)))}
     return sum(

@@ -211,3 +211,15 @@ def test_search_runbooks_facet_links_toggle_one_filter_and_keep_the_rest(search_
     assert [(f.value, f.count, f.url) for f in odd.tags if f.selected] == [
         ("no such tag & more", 0, "?q=pods")
     ]
+
+
+def test_search_runbooks_shows_where_a_short_synonym_matched(search_corpus, default_synonyms):
+    runbook_import(
+        text="# Debug: Writes Refused\n\nSummary line.\n\n## Symptom\nThe DB refuses writes.\n",
+        path="storage/writes-refused.md",
+        slug="storage/writes-refused",
+    )
+    found = search_runbooks("database", exact=True)
+    result = next(r for r in found.results if r.runbook.slug == "storage/writes-refused")
+    assert result.section == "symptom"
+    assert "<mark>DB</mark>" in result.snippet

@@ -652,6 +652,12 @@ def test_match_count_sees_identifier_pieces():
     assert match_count("Alert KubePodCrashLooping", parse_query("crash looping pod")) == 2
 
 
+def test_match_count_sees_a_two_letter_synonym():
+    query = parse_query("database", synonyms=DEFAULT_SYNONYMS)
+    assert match_count("The DB refuses writes.", query) == 1
+    assert match_count("feedback loop", query) == 0  # "db" inside a word is not the word
+
+
 def test_match_count_is_zero_for_an_empty_query():
     assert match_count("anything", parse_query("")) == 0
 
