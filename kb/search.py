@@ -216,7 +216,9 @@ def understood(q: str, *, exact: bool = False, version: object = None) -> tuple[
         ):
             continue
         candidates = [w for w in group_words if abs(len(w) - len(word)) <= 2]
-        correction = _correction(word, candidates + spelling_candidates(word), version)
+        correction = _correction(
+            word, candidates + spelling_candidates(word), version, frozenset(group_words)
+        )
         if correction:
             replacements[term.text] = correction
     if not replacements:
@@ -227,29 +229,29 @@ def understood(q: str, *, exact: bool = False, version: object = None) -> tuple[
     return searched, parse_query(searched, synonyms=synonyms)
 
 
-def _correction(word: str, candidates: list[str], version: object = None) -> str | None:
+def _correction(
+    word: str, candidates: list[str], version: object = None, synonyms: frozenset[str] = frozenset()
+) -> str | None:
     """The likeliest intended word among ``candidates`` for a misspelt ``word``, or None.
 
     Four-letter words are only unswapped ("etdc" → "etcd"): one edit away lies another real
     word too often ("saml" → "same"). A candidate that ``word`` merely extends is not a
-    correction: "systemd", "containerd" and "etcdserver" are names, not slips.
+    correction: "systemd", "containerd" and "etcdserver" are names, not slips. A vocabulary
+    word no runbook holds any more (edited away) is not offered; a synonym-group word is.
     """
-    tied = [
-        w
+    frequency = {
+        w: document_frequency(SearchDocument.Kind.RUNBOOK, w, version=version)
         for w in nearest_words(word, candidates)
         if not word.startswith(w) and (len(word) > 4 or sorted(w) == sorted(word))
-    ]
+    }
+    tied = [w for w, df in frequency.items() if df or w in synonyms]
     if not tied:
         return None
     # Among equally distant words: letters swapped ("slwo" → "slow"), then letters only
     # dropped or added ("expird" → "expired", not "expiry"), then the commoner word.
     return max(
         tied,
-        key=lambda w: (
-            sorted(w) == sorted(word),
-            -Indel.distance(word, w),
-            document_frequency(SearchDocument.Kind.RUNBOOK, w, version=version),
-        ),
+        key=lambda w: (sorted(w) == sorted(word), -Indel.distance(word, w), frequency[w]),
     )
 
 

@@ -223,3 +223,19 @@ def test_search_runbooks_shows_where_a_short_synonym_matched(search_corpus, defa
     result = next(r for r in found.results if r.runbook.slug == "storage/writes-refused")
     assert result.section == "symptom"
     assert "<mark>DB</mark>" in result.snippet
+
+
+def test_search_runbooks_does_not_correct_to_a_word_edited_away(search_corpus):
+    runbook_import(
+        text="# Debug: Duplicate MAC Address\n\nThe zebrafrobnicator drops frames.\n",
+        path="networking/duplicate-mac.md",
+        slug="networking/duplicate-mac",
+    )
+    assert search_runbooks("zebrafrobnicatr").searched == "zebrafrobnicator"
+    runbook_import(
+        text="# Debug: Duplicate MAC Address\n\nThe switch drops frames.\n",
+        path="networking/duplicate-mac.md",
+        slug="networking/duplicate-mac",
+    )
+    found = search_runbooks("zebrafrobnicatr")
+    assert not found.corrected  # no "Showing results for" a word nothing holds
