@@ -371,6 +371,9 @@ def search_suggestions(q: str) -> list[RunbookRow]:
     so it also matches as a prefix. No spelling correction, no snippets: two queries."""
     q = clean(q)
     query = parse_query(q, synonyms=synonym_groups())
+    if query.is_empty:
+        # Only ids, numbers or stopwords so far: the full search would find nothing either.
+        return []
     unfinished = words(q)[-1] if words(q) and not q[-1:].isspace() else ""
     ranked = rank(SearchDocument.Kind.RUNBOOK, query, limit=SUGGESTIONS, prefix=unfinished)
     rows = Runbook.objects.filter(pk__in=[r.ref for r in ranked]).values_list(

@@ -349,13 +349,25 @@ def _blank(match: re.Match) -> str:
     return " " * (match.end() - match.start())
 
 
+# How far back a cut looks for a space, so that it does not split a word.
+_CLIP_SLACK = 60
+
+
 def clip(text: str) -> str:
     """At most MAX_QUERY_CHARS of ``text``: all of it, or its first and last halves joined by
-    a line break (a traceback's key line is its last; a log line's, its first)."""
+    a line break (a traceback's key line is its last; a log line's, its first). Each half
+    ends (or starts) at a space when one is near, so no word is cut in two."""
     if len(text) <= MAX_QUERY_CHARS:
         return text
     half = MAX_QUERY_CHARS // 2
-    return text[: half - 1] + "\n" + text[-half:]
+    head, tail = text[: half - 1], text[-half:]
+    space = max(head.rfind(" ", len(head) - _CLIP_SLACK), head.rfind("\n", len(head) - _CLIP_SLACK))
+    if space > 0:
+        head = head[:space]
+    found = [i for i in (tail.find(" ", 0, _CLIP_SLACK), tail.find("\n", 0, _CLIP_SLACK)) if i >= 0]
+    if found:
+        tail = tail[min(found) + 1 :]
+    return head + "\n" + tail
 
 
 @lru_cache(maxsize=8)

@@ -452,6 +452,17 @@ def test_parse_query_reads_the_start_and_end_of_a_long_paste():
     assert "disk full" in firsts(query) and "start" in firsts(query)
 
 
+def test_clip_does_not_cut_a_word_in_two():
+    from kb.search_query import clip
+
+    text = " ".join(f"w{i}" for i in range(3000))
+    clipped = clip(text)
+    assert len(clipped) <= MAX_QUERY_CHARS
+    head, tail = clipped.split("\n")
+    assert text.startswith(head + " ") and text.endswith(" " + tail)
+    assert not set(parse_query(text).dropped) & {"66", "6"}  # no stub of a cut word
+
+
 @HYPOTHESIS
 @given(st.text(max_size=300))
 def test_parse_query_output_keeps_its_promises_for_any_text(text):

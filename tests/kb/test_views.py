@@ -208,7 +208,8 @@ def test_search_ranks_title_and_symptom_hits_first(engineer_client, samples):
 def test_search_results_partial_for_htmx(engineer_client, samples):
     response = engineer_client.get("/search/", {"q": "deploy"}, **htmx("search-results"))
     html = response.content.decode().strip()
-    assert html.startswith('<div id="search-results"')
+    # The title first: htmx takes it only from the top level of the response.
+    assert html.startswith('<title>deploy · Search · Fieldguide</title>\n<div id="search-results"')
     assert "<html" not in html
 
 
@@ -323,6 +324,14 @@ def test_search_lists_ignored_tokens_once(engineer_client, search_corpus):
     html = engineer_client.get("/search/", {"q": f"{uuid} {uuid} 10.0.0.1"}).content.decode()
     assert html.count(f"<code>{uuid}</code>") == 1
     assert "Every word of that looked like an id" in html
+    assert "Try fewer words" not in html  # not after "add a word"
+
+
+def test_search_suggestions_offer_nothing_for_noise_only(engineer_client, search_corpus):
+    for typed in ("10.0.0.12", "2026-11-03", "1", "' OR 1=1 --"):
+        response = engineer_client.get("/search/", {"q": typed}, **htmx("top-suggestions"))
+        html = response.content.decode()
+        assert 'role="option"' not in html, typed  # no "All results" into a dead end
 
 
 def test_search_snippet_shows_text_not_markdown(engineer_client, search_corpus):
