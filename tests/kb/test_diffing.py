@@ -2,6 +2,7 @@
 
 import difflib
 import io
+import random
 import zipfile
 
 import pytest
@@ -189,3 +190,44 @@ def test_uploaded_files_take_the_folder_prefix():
     sources, errors = uploads_to_sources(uploads, prefix="Cloud/")
     assert errors == []
     assert [s.slug for s in sources] == ["cloud/pods-crash", "cloud/a/b"]
+
+
+def assert_diff_rebuilds(old: str, new: str, diff) -> None:
+    """Every line the hunks show is where they say, and the lines outside them are the same
+    on both sides: applying the diff to ``old`` gives ``new``."""
+    a, b = old.split("\n"), new.split("\n")
+    shown_a, shown_b = set(), set()
+    for hunk in diff.hunks:
+        for line in hunk.lines:
+            if line.old_number is not None:
+                assert a[line.old_number - 1] == line.text
+                shown_a.add(line.old_number)
+            if line.new_number is not None:
+                assert b[line.new_number - 1] == line.text
+                shown_b.add(line.new_number)
+    outside_a = [t for n, t in enumerate(a, 1) if n not in shown_a]
+    outside_b = [t for n, t in enumerate(b, 1) if n not in shown_b]
+    assert outside_a == outside_b
+    assert diff.added == sum(1 for h in diff.hunks for line in h.lines if line.kind == "add")
+
+
+def test_line_diff_of_long_texts_of_repeated_lines_is_correct():
+    # 12,000 short lines drawn from three: quadratic for difflib (11 s); diff-match-patch
+    # answers within its time limit, with a correct if not minimal diff.
+    rng = random.Random(2)
+    old = "\n".join(rng.choice(["a", "b", ""]) for _ in range(12_000))
+    new = "\n".join(rng.choice(["a", "b", ""]) for _ in range(12_000))
+    assert_diff_rebuilds(old, new, line_diff(old, new))
+
+
+def test_line_diff_of_a_long_runbook_with_a_few_edits_is_minimal():
+    rng = random.Random(3)
+    old_lines = [rng.choice(["", "|---|---|", "- item", f"line {n}"]) for n in range(4_000)]
+    new_lines = list(old_lines)
+    new_lines[10] = "changed ten"
+    new_lines[3_000] = "changed three thousand"
+    del new_lines[100:130]
+    old, new = "\n".join(old_lines), "\n".join(new_lines)
+    diff = line_diff(old, new)
+    assert (diff.added, diff.removed) == (2, 32)
+    assert_diff_rebuilds(old, new, diff)
