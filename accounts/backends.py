@@ -11,8 +11,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
+from accounts.throttling import client_ip, is_throttled, throttle_key
 from kb.permissions import user_roles
 
 USER_SECONDS = 300
@@ -22,7 +24,21 @@ def user_cache_key(user_id: object) -> str:
     return f"auth-user:{user_id}"
 
 
-class CachedUserBackend(ModelBackend):
+class ThrottledModelBackend(ModelBackend):
+    """Django's ModelBackend, refusing without looking at the password while the username or
+    the address is throttled (accounts.throttling). Every way in — the login page, the
+    admin's login, any later one — calls authenticate(), so one throttle covers them all."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None:
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
+        if is_throttled(throttle_key(username), client_ip(request)):
+            # authenticate() stops at PermissionDenied and reports a failed login.
+            raise PermissionDenied("Too many failed logins; try again later.")
+        return super().authenticate(request, username, password, **kwargs)
+
+
+class CachedUserBackend(ThrottledModelBackend):
     def get_user(self, user_id):
         key = user_cache_key(user_id)
         user = cache.get(key)

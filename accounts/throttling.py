@@ -3,6 +3,7 @@ further attempts for a while. Kept in the database so every gunicorn worker agre
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 from django.utils import timezone
 
+from accounts.forms import ThrottleKeyForm
 from accounts.models import LoginFailure
 
 
@@ -21,10 +23,46 @@ def _limit() -> int:
     return getattr(settings, "FIELDGUIDE_LOGIN_MAX_FAILURES", 5)
 
 
+def _trusted_proxies() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [
+        ipaddress.ip_network(entry, strict=False)
+        for entry in getattr(settings, "FIELDGUIDE_TRUSTED_PROXIES", [])
+    ]
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
 def client_ip(request) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites
-    # it, and the proxy's own address is then a fine (coarser) key.
-    return request.META.get("REMOTE_ADDR") or None if request is not None else None
+    """The address the request came from. Behind proxies listed in FIELDGUIDE_TRUSTED_PROXIES
+    it is the nearest address in X-Forwarded-For that is not one of them (each proxy appends
+    the address it was called from; anything further left is the client's own claim).
+    Otherwise REMOTE_ADDR: X-Forwarded-For from anyone else is not believed."""
+    if request is None:
+        return None
+    remote = _address(request.META.get("REMOTE_ADDR") or "")
+    proxies = _trusted_proxies()
+    if remote is None or not any(remote in network for network in proxies):
+        return str(remote) if remote else None
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")[:2000].split(",")
+    for hop in reversed(forwarded):
+        address = _address(hop)
+        if address is None:
+            break  # a malformed hop: nothing left of it can be told apart
+        if not any(address in network for network in proxies):
+            return str(address)
+    return str(remote)
+
+
+def throttle_key(username: object) -> str:
+    """The name attempts are counted under: as the login form reads it (NFKC, trimmed), in
+    lower case, so "Editor2 " and full-width letters count as "editor2"; "" for a name the
+    form refuses (then only the address counts)."""
+    return ThrottleKeyForm({"username": str(username or "")}).key().lower()[:150]
 
 
 def is_throttled(username: str, ip: str | None) -> bool:
@@ -39,7 +77,7 @@ def is_throttled(username: str, ip: str | None) -> bool:
 @receiver(user_login_failed)
 def record_failure(sender, credentials, request=None, **kwargs) -> None:
     LoginFailure.objects.create(
-        username=str(credentials.get("username", ""))[:150].lower(), ip=client_ip(request)
+        username=throttle_key(credentials.get("username", "")), ip=client_ip(request)
     )
     # Old rows are useless; trim them as we go so the table stays small.
     LoginFailure.objects.filter(at__lt=timezone.now() - 4 * _window()).delete()

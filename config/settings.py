@@ -4,6 +4,7 @@ Defaults are safe for local development (SQLite, DEBUG on, localhost only). Prod
 DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and DATABASE_URL.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -131,6 +132,8 @@ CACHES = {
     ),
     "local": _LOCAL_CACHE,
 }
+# Login throttling sits in the backend, so every way in (login page, admin) honours it.
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
 if _CACHE_URL:
     # A cache every worker shares can also hold sessions (written through to the database)
     # and signed-in users (dropped on change: accounts.backends).
@@ -166,6 +169,17 @@ X_FRAME_OPTIONS = "DENY"
 # within the window refuse further attempts with 429 until it passes.
 FIELDGUIDE_LOGIN_MAX_FAILURES = int(os.environ.get("FIELDGUIDE_LOGIN_MAX_FAILURES", "5"))
 FIELDGUIDE_LOGIN_WINDOW_SECONDS = 900
+# Proxies (addresses or networks) whose X-Forwarded-For names the real client, for login
+# throttling by address: e.g. "127.0.0.1" behind a local nginx. Empty: REMOTE_ADDR only.
+FIELDGUIDE_TRUSTED_PROXIES = env_list("FIELDGUIDE_TRUSTED_PROXIES", "")
+for _proxy in FIELDGUIDE_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _error:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"FIELDGUIDE_TRUSTED_PROXIES: {_error}") from None
+
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
