@@ -1,5 +1,6 @@
-"""Login throttling: after repeated failures for a username or from an address, refuse
-further attempts for a while. Kept in the database so every gunicorn worker agrees."""
+"""Login throttling: after repeated failures for a username from an address, for a username
+from anywhere, or from an address for any names, refuse further attempts for a while (see
+is_throttled). Kept in the database so every gunicorn worker agrees."""
 
 from __future__ import annotations
 
@@ -66,12 +67,20 @@ def throttle_key(username: object) -> str:
 
 
 def is_throttled(username: str, ip: str | None) -> bool:
+    """Whether a login for ``username`` (a throttle_key) from ``ip`` is refused for now.
+
+    Counted over the last window: the limit for this name from this address; four times
+    the limit for this name from any address, so that someone guessing from one address
+    locks out only themselves, not the user everywhere; four times the limit from this
+    address for any names (several people can share one NAT)."""
     since = timezone.now() - _window()
     recent = LoginFailure.objects.filter(at__gte=since)
-    by_name = recent.filter(username=username.lower()[:150]).count() if username else 0
+    name = username.lower()[:150]
+    by_pair = recent.filter(username=name, ip=ip).count() if name and ip else 0
+    by_name = recent.filter(username=name).count() if name else 0
     by_ip = recent.filter(ip=ip).count() if ip else 0
-    # An address gets more room than a name: several people can share one NAT.
-    return by_name >= _limit() or by_ip >= 4 * _limit()
+    limit = _limit()
+    return by_pair >= limit or by_name >= 4 * limit or by_ip >= 4 * limit
 
 
 @receiver(user_login_failed)

@@ -112,3 +112,22 @@ def test_client_ip_believes_x_forwarded_for_only_from_trusted_proxies(rf, settin
     assert client_ip(chained) == "5.6.7.8"  # the nearest hop a trusted proxy vouches for
     garbage = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-ip")
     assert client_ip(garbage) == "10.0.0.2"
+
+
+def test_guessing_from_one_address_does_not_lock_the_user_out_elsewhere(make_user, settings):
+    settings.FIELDGUIDE_LOGIN_MAX_FAILURES = 3
+    make_user("erin", "engineer")
+    guesser = Client()
+    for _ in range(3):
+        attempt(guesser, "erin", "wrong", ip="203.0.113.9")
+    assert attempt(guesser, "erin", "pw-for-tests-9", ip="203.0.113.9").status_code == 429
+    assert attempt(Client(), "erin", "pw-for-tests-9", ip="10.1.2.3").status_code == 302
+
+
+def test_guessing_one_user_from_many_addresses_locks_that_user(make_user, settings):
+    settings.FIELDGUIDE_LOGIN_MAX_FAILURES = 3
+    make_user("erin", "engineer")
+    client = Client()
+    for i in range(12):  # four times the limit, spread so no address reaches its own
+        attempt(client, "erin", "wrong", ip=f"198.51.100.{i}")
+    assert attempt(client, "erin", "pw-for-tests-9", ip="10.1.2.3").status_code == 429
